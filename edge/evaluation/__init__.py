@@ -1,0 +1,1 @@
+"""Model evaluation and latency measurement (numpy + the TFLite runtime, no TensorFlow)."""

@@ -1,0 +1,1 @@
+"""Training pipeline for the expression model (needs the `[train]` extra: TensorFlow)."""

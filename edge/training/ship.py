@@ -1,0 +1,85 @@
+"""After training: export INT8 + FP32, fit the temperature on PublicTest, write the metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from edge import metrics
+from edge.calibration import fit_temperature, softmax
+from edge.datasets import FER2013_LABELS, fer2013_path, load_fer2013, sha256_of
+from edge.evaluation.report import batched_logits
+from edge.inference.classifier import ExpressionClassifier, ModelMetadata
+from edge.inference.preprocess import prepare_batch
+from edge.training.export import export_tflite
+from edge.training.recipe import Recipe
+
+log = logging.getLogger("lsi_edge.train")
+REPRESENTATIVE_IMAGES = 400
+
+
+def _metadata(recipe: Recipe, shared: Path, temperature: float, calibration: dict) -> dict:
+    return {
+        "format": "tflite",
+        "quantization": "full-integer INT8: uint8 input, int8 logits output",
+        "labels": list(FER2013_LABELS),
+        "input": {"size": recipe.input_size, "channels": 1, "colour": "grayscale", "dtype": "uint8",
+                  "range": "raw pixel values 0-255",
+                  "normalisation": "x / 127.5 - 1, inside the graph",
+                  "resize": "whole crop to a square: INTER_AREA when shrinking, INTER_LINEAR when enlarging"},
+        "output": "logits; probabilities = softmax(logits / temperature)",
+        "calibration": {"temperature": temperature, "fitted_on": "FER2013 PublicTest", **calibration},
+        "architecture": f"MobileNetV2 alpha={recipe.alpha:g}, {recipe.input_size}x{recipe.input_size}x1",
+        "training_data": {"fer2013.npz": sha256_of(fer2013_path(shared)),
+                          "ferplus_votes.csv": sha256_of(shared / "data" / "ferplus_votes.csv")},
+        "recipe": asdict(recipe),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path) -> tuple[Path, Path]:
+    """Write output (INT8 .tflite + .json) and run_dir/expression_fp32.tflite; returns both paths."""
+    splits = load_fer2013(shared, with_ferplus=False)
+    rng = np.random.default_rng(recipe.seed)
+    pick = rng.permutation(len(splits["train"].labels))[:REPRESENTATIVE_IMAGES]
+    representative = prepare_batch(splits["train"].images[pick], recipe.input_size)
+    log.info("exporting INT8 (%d representative training images) to %s", len(pick), output)
+    export_tflite(model, output, representative)
+    fp32 = export_tflite(model, run_dir / "expression_fp32.tflite")
+
+    metadata_path = output.with_suffix(".json")
+    metadata_path.write_text(json.dumps(_metadata(recipe, shared, 1.0, {}), indent=2))
+    classifier = ExpressionClassifier(output, ModelMetadata.read(output), threads=2)
+    val = splits["val"]
+    val_logits = batched_logits(classifier, val.images)
+    temperature = fit_temperature(val_logits, val.labels)
+    calibration = {
+        "ece_bins": 15,
+        "val_ece_before": metrics.expected_calibration_error(val.labels, softmax(val_logits), 15),
+        "val_ece_after": metrics.expected_calibration_error(val.labels, softmax(val_logits, temperature), 15),
+        "val_accuracy": metrics.accuracy(val.labels, val_logits.argmax(axis=1)),
+    }
+    log.info("temperature %.3f: PublicTest ECE %.4f -> %.4f", temperature,
+             calibration["val_ece_before"], calibration["val_ece_after"])
+    metadata_path.write_text(json.dumps(_metadata(recipe, shared, temperature, calibration), indent=2))
+    return output, fp32
+
+
+def record_headline(output: Path, result: dict) -> None:
+    """Copy the PrivateTest headline figures into the model's metadata."""
+    metadata_path = output.with_suffix(".json")
+    metadata = json.loads(metadata_path.read_text())
+    metadata["metrics"] = {
+        "split": result["split"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"],
+        "ece_uncalibrated": result["ece_uncalibrated"], "ece_calibrated": result["ece_calibrated"],
+        "ferplus_majority_accuracy": result["ferplus_majority"]["accuracy"],
+        **({"fp32_accuracy": result["reference"]["accuracy"],
+            "int8_fp32_agreement": result["reference"]["agreement_with_int8"]} if "reference" in result else {}),
+    }
+    metadata["sha256"] = sha256_of(output)
+    metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")

@@ -1,0 +1,42 @@
+"""The training code cannot rot: a few hundred images, one short epoch per stage, INT8 export."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow-cpu)")
+
+
+@pytest.mark.slow
+def test_train_export_calibrate_evaluate_end_to_end(fer2013, shared, tmp_path):
+    from edge.cli import main
+    from edge.inference import ExpressionClassifier
+
+    output = tmp_path / "models" / "smoke_int8.tflite"
+    code = main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
+                 "--output", str(output), "--input-size", "48", "--max-train-images", "320",
+                 "--max-val-images", "200", "--batch-size", "32", "--head-epochs", "1",
+                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand"])
+    assert code == 0
+    metadata = json.loads(output.with_suffix(".json").read_text())
+    assert metadata["input"]["size"] == 48 and len(metadata["labels"]) == 7
+    assert metadata["calibration"]["temperature"] > 0
+    assert "accuracy" in metadata["metrics"] and "fp32_accuracy" in metadata["metrics"]
+    assert output.stat().st_size < 4_000_000
+    report = json.loads((tmp_path / "run" / "report" / "report.json").read_text())
+    assert report["n"] == 3589 and (tmp_path / "run" / "report" / "reliability.png").stat().st_size > 0
+
+    classifier = ExpressionClassifier.load(output, threads=1)
+    probabilities = classifier.predict([fer2013["test"].images[0], np.zeros((100, 80, 3), np.uint8)])
+    assert probabilities.shape == (2, 7) and probabilities.dtype == np.float32
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+    # Same run directory, same recipe: resumes (both stages already complete) instead of retraining.
+    assert main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
+                 "--output", str(output), "--input-size", "48", "--max-train-images", "320",
+                 "--max-val-images", "200", "--batch-size", "32", "--head-epochs", "1",
+                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand"]) == 0
+    # A different recipe in the same directory is refused rather than silently mixed.
+    assert main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
+                 "--output", str(output), "--input-size", "64", "--max-train-images", "320"]) == 2

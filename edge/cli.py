@@ -10,6 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from edge import __version__
+from edge.capture.sources import SourceError
 from edge.paths import MODELS_DIR, REPO_ROOT, shared_dir
 
 log = logging.getLogger("lsi_edge")
@@ -86,28 +87,119 @@ def _cmd_eval(args) -> int:
     return 0
 
 
-def _bench_parser(sub) -> None:
-    parser = sub.add_parser("bench", help="measure speed and print JSON")
-    parser.add_argument("--classifier", action="store_true", help="per-face latency of the expression model")
-    parser.add_argument("--model", type=Path, help="model for --classifier (default: the shipped model)")
-    parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per configuration")
-    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    parser.add_argument("--batches", default="1,16", help="comma-separated batch sizes")
+def _add_pipeline_options(parser: argparse.ArgumentParser, realtime_default: str) -> None:
+    parser.add_argument("--config", type=Path, help="YAML configuration (default: config/default.yaml)")
+    parser.add_argument("--source", help="0, /dev/video0, rtsp://…, a video file, an image folder, or demo")
+    parser.add_argument("--realtime", dest="realtime", action="store_true", default=None,
+                        help=f"files: pace to the file's frame rate (default: {realtime_default})")
+    parser.add_argument("--no-realtime", dest="realtime", action="store_false",
+                        help="files: process as fast as possible")
+    parser.add_argument("--max-frames", type=int, help="stop after this many processed frames")
+    parser.add_argument("--segment", help="start this teaching segment at the beginning "
+                                          "(lecture, exercise, discussion, quiz, break, custom)")
 
 
-def _cmd_bench(args) -> int:
-    from edge.evaluation.latency import classifier_latency
+def _load_config(args, source_default: str | None = None):
+    from edge.config import load_config
 
-    if not args.classifier:
-        print("lsi-edge bench: only --classifier exists so far", file=sys.stderr)
-        return 2
-    results = classifier_latency(args.model, tuple(int(b) for b in args.batches.split(",")),
-                                 tuple(int(t) for t in args.threads.split(",")), args.seconds)
-    print(json.dumps({"classifier": results}, indent=2))
+    overrides: dict = {}
+    if args.source or source_default:
+        overrides["source"] = {"uri": args.source or source_default}
+    cfg = load_config(args.config, overrides)
+    return cfg
+
+
+def _run_pipeline(args, cfg, sinks, realtime: bool):
+    from edge.capture.capture import Capture
+    from edge.inference import ExpressionClassifier
+    from edge.pipeline import Pipeline
+
+    classifier = ExpressionClassifier.load(cfg.classifier.model, cfg.classifier.threads)
+    pipeline = Pipeline(cfg, classifier, sinks)
+    if args.segment:
+        pipeline.start_segment(args.segment, args.segment)
+    capture = Capture(cfg.source, cfg.processing.fps, realtime)
+    log.info("source: %s, %g fps processing, realtime %s", capture.source.description, cfg.processing.fps,
+             realtime)
+    _stop_on_signals(pipeline)
+    return pipeline, pipeline.run(capture, args.max_frames)
+
+
+def _stop_on_signals(pipeline) -> None:
+    import signal
+
+    def _handler(signum, _frame):
+        log.info("signal %d: stopping", signum)
+        pipeline.stop()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+
+
+def _run_parser(sub) -> None:
+    parser = sub.add_parser("run", help="run the pipeline on a source")
+    _add_pipeline_options(parser, "on, except with --print")
+    parser.add_argument("--print", action="store_true", help="one JSON object per window on stdout")
+
+
+def _cmd_run(args) -> int:
+    from edge.sinks import JsonLinesSink
+
+    cfg = _load_config(args)
+    realtime = args.realtime if args.realtime is not None else (
+        cfg.source.realtime if cfg.source.realtime is not None else not args.print)
+    sinks = [JsonLinesSink()] if args.print else []
+    _, stats = _run_pipeline(args, cfg, sinks, realtime)
+    log.info("done: %d frames, %d faces classified, %d windows, %d scene cuts, %d frame errors, %.1f s",
+             stats.frames, stats.faces_classified, stats.windows, stats.scene_cuts, stats.frame_errors,
+             stats.wall_seconds)
     return 0
 
 
-COMMANDS = {"train": (_train_parser, _cmd_train), "eval": (_eval_parser, _cmd_eval),
+def _up_parser(sub) -> None:
+    parser = sub.add_parser("up", help="the one-command appliance: camera if given, else the demo classroom")
+    _add_pipeline_options(parser, "on")
+
+
+def _cmd_up(args) -> int:
+    from edge.sinks import JsonLinesSink
+
+    cfg = _load_config(args)
+    realtime = args.realtime if args.realtime is not None else True
+    _run_pipeline(args, cfg, [JsonLinesSink()], realtime)
+    return 0
+
+
+def _bench_parser(sub) -> None:
+    parser = sub.add_parser("bench", help="measure speed and print JSON")
+    parser.add_argument("--classifier", action="store_true", help="per-face latency of the expression model only")
+    parser.add_argument("--model", type=Path, help="model for --classifier (default: the shipped model)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="--classifier: measuring time per configuration")
+    parser.add_argument("--threads", default="1,2", help="--classifier: comma-separated thread counts")
+    parser.add_argument("--batches", default="1,16", help="--classifier: comma-separated batch sizes")
+    parser.add_argument("--config", type=Path, help="YAML configuration (default: config/default.yaml)")
+    parser.add_argument("--source", default="demo:1280x720:18:30",
+                        help="pipeline source (default: the demo classroom, 1280x720, 18 students, 30 s)")
+    parser.add_argument("--max-frames", type=int, default=300, help="frames to process (default 300)")
+
+
+def _cmd_bench(args) -> int:
+    if args.classifier:
+        from edge.evaluation.latency import classifier_latency
+
+        results = classifier_latency(args.model, tuple(int(b) for b in args.batches.split(",")),
+                                     tuple(int(t) for t in args.threads.split(",")), args.seconds)
+        print(json.dumps({"classifier": results}, indent=2))
+        return 0
+    from edge.evaluation.bench import bench_pipeline
+
+    cfg = _load_config(args)
+    print(json.dumps(bench_pipeline(cfg, args.max_frames), indent=2))
+    return 0
+
+
+COMMANDS = {"run": (_run_parser, _cmd_run), "up": (_up_parser, _cmd_up),
+            "train": (_train_parser, _cmd_train), "eval": (_eval_parser, _cmd_eval),
             "bench": (_bench_parser, _cmd_bench)}
 
 
@@ -126,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         return COMMANDS[args.command][1](args)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, SourceError) as error:
         log.error("%s", error)
         return 2
 

@@ -1,0 +1,179 @@
+"""The one validated configuration object. YAML in, typed sections out; unknown keys are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from edge.datasets import FER2013_LABELS
+from edge.paths import REPO_ROOT
+
+DEFAULT_CONFIG = REPO_ROOT / "config" / "default.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Section):
+    uri: str = Field("demo", description="camera index (0), /dev/videoN, rtsp:// or http(s):// URL, "
+                                         "video file, image folder, or 'demo'")
+    realtime: bool | None = Field(None, description="files: pace to the file's frame rate "
+                                                    "(default: true for `up`, false for `run --print`)")
+    loop: bool = Field(False, description="files and folders: start again at the end instead of stopping")
+    width: int | None = Field(None, ge=160, description="cameras: requested capture width")
+    height: int | None = Field(None, ge=120, description="cameras: requested capture height")
+    folder_fps: float = Field(5.0, gt=0, description="image folders: frames per second of the sequence")
+    stall_seconds: float = Field(5.0, gt=0, description="live source counts as down after this long without a frame")
+    reconnect_initial_seconds: float = Field(0.5, gt=0)
+    reconnect_max_seconds: float = Field(30.0, gt=0)
+
+
+class ProcessingConfig(_Section):
+    fps: float = Field(8.0, gt=0, le=60, description="frames processed per second of source time; "
+                                                     "the newest frame is taken, older ones dropped")
+
+
+class DetectionConfig(_Section):
+    min_confidence: float = Field(0.5, gt=0, lt=1)
+    tile_size: int = Field(360, ge=128, description="side of the square tiles the frame is cut into; "
+                                                    "small faces need small tiles")
+    tile_overlap: float = Field(0.25, ge=0, lt=0.9)
+    tiles_per_frame: int = Field(0, ge=0, description="tiles scanned per processed frame (0: all); "
+                                                      "fewer gives more fps, each tile is then revisited "
+                                                      "every ceil(tiles / tiles_per_frame) frames")
+    whole_frame_pass: bool = Field(True, description="also scan the whole frame, for faces larger than a tile")
+    nms_iou: float = Field(0.3, gt=0, lt=1)
+    min_face_px: int = Field(16, ge=8, description="faces smaller than this are dropped (too few pixels)")
+
+
+class PrivacyConfig(_Section):
+    min_faces: int = Field(5, ge=1, description="aggregates over fewer faces are suppressed (k-anonymity)")
+    masks: list[list[tuple[float, float]]] = Field(
+        default_factory=list, description="polygons in frame-relative coordinates (0–1); faces whose "
+                                          "centre is inside are dropped before anything else sees them")
+
+    @field_validator("masks")
+    @classmethod
+    def _polygons(cls, masks):
+        for index, polygon in enumerate(masks):
+            if len(polygon) < 3:
+                raise ValueError(f"masks[{index}] needs at least 3 points")
+            if any(not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0) for x, y in polygon):
+                raise ValueError(f"masks[{index}]: coordinates are fractions of the frame, 0 to 1")
+        return masks
+
+
+class TrackingConfig(_Section):
+    confirm_hits: int = Field(3, ge=1, description="detections before a track counts")
+    max_unseen_seconds: float = Field(2.0, gt=0, description="a track ends after this long unseen")
+    distance_threshold: float = Field(0.8, gt=0, description="max normalised centre distance (in face "
+                                                            "sizes) to match a detection to a track")
+    scene_cut_threshold: float = Field(0.2, gt=0, le=1, description="histogram distance above which "
+                                                                    "the scene counts as cut: all tracks end")
+
+
+class ClassifierConfig(_Section):
+    model: Path | None = Field(None, description="INT8 .tflite (default: models/expression_int8.tflite)")
+    threads: int | None = Field(None, ge=1, le=16, description="interpreter threads (default: up to 4)")
+    crop_margin: float = Field(0.2, ge=0, le=1, description="margin around the detected box, "
+                                                            "as a fraction of its size")
+    illumination: Literal["none", "clahe", "equalize"] = "clahe"
+
+
+class SmoothingConfig(_Section):
+    method: Literal["ema", "window"] = "ema"
+    alpha: float = Field(0.3, ge=0.2, le=0.5, description="EMA weight of a new observation at reference_fps")
+    reference_fps: float = Field(8.0, gt=0, description="rate at which alpha applies; other rates get "
+                                                        "the same time constant")
+    window_seconds: float = Field(3.0, ge=2, le=5, description="sliding window length (method: window)")
+    min_confidence: float = Field(0.3, ge=0, lt=1, description="observations whose top probability is "
+                                                               "below this are down-weighted")
+    low_confidence_weight: float = Field(0.0, ge=0, le=1, description="weight of such observations (0: ignored)")
+
+
+DEFAULT_LSI_WEIGHTS = {"happy": 1.0, "surprise": 0.6, "neutral": 0.4,
+                       "sad": -0.6, "fear": -0.6, "angry": -0.8, "disgust": -0.8}
+
+
+class LsiConfig(_Section):
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_LSI_WEIGHTS))
+    window_seconds: float = Field(5.0, gt=0, description="aggregation window")
+    negative_threshold: float = Field(40.0, ge=0, le=100, description="a face below this LSI counts as negative")
+
+    @field_validator("weights")
+    @classmethod
+    def _known_classes(cls, weights):
+        unknown = set(weights) - set(FER2013_LABELS)
+        if unknown:
+            raise ValueError(f"unknown class(es) {sorted(unknown)}; use {', '.join(FER2013_LABELS)}")
+        missing = set(FER2013_LABELS) - set(weights)
+        if missing:
+            raise ValueError(f"give a weight for every class; missing {sorted(missing)}")
+        if max(weights.values()) == min(weights.values()):
+            raise ValueError("weights must not all be equal (the index would be constant)")
+        return weights
+
+
+class AlertConfig(_Section):
+    drop_points: float = Field(15.0, gt=0, description="alert when the class LSI stays this far below "
+                                                       "the segment baseline")
+    negative_share: float = Field(0.4, gt=0, le=1, description="alert when this share of faces is negative")
+    sustain_seconds: float = Field(30.0, gt=0, description="how long a condition must hold before alerting")
+    baseline_seconds: float = Field(60.0, gt=0, description="segment time used to form the baseline")
+
+
+class Config(_Section):
+    device_id: str = Field("lsi-edge", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    source: SourceConfig = SourceConfig()
+    processing: ProcessingConfig = ProcessingConfig()
+    detection: DetectionConfig = DetectionConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
+    smoothing: SmoothingConfig = SmoothingConfig()
+    lsi: LsiConfig = LsiConfig()
+    alerts: AlertConfig = AlertConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.source.reconnect_max_seconds < self.source.reconnect_initial_seconds:
+            raise ValueError("source.reconnect_max_seconds must be ≥ source.reconnect_initial_seconds")
+        return self
+
+
+class ConfigError(ValueError):
+    """Bad configuration; the message names the key and the fix."""
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key; remove it or check the spelling (see docs/configuration.md)")
+        else:
+            lines.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> Config:
+    """Read YAML (default: config/default.yaml), apply overrides (nested dict), validate."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"configuration file {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {_describe(error)}") from error

@@ -1,0 +1,1 @@
+"""Face detection: MediaPipe full-range on overlapping tiles, and privacy masks."""

@@ -1,0 +1,52 @@
+"""`lsi-edge bench`: the whole pipeline on a source, as fast as it goes; figures as a dict."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+
+from edge.capture.capture import Capture
+from edge.config import Config
+from edge.inference import ExpressionClassifier
+from edge.pipeline import Pipeline
+from edge.sinks import CollectingSink
+
+
+def bench_pipeline(cfg: Config, max_frames: int) -> dict:
+    classifier = ExpressionClassifier.load(cfg.classifier.model, cfg.classifier.threads)
+    sink = CollectingSink()
+    pipeline = Pipeline(cfg, classifier, [sink])
+    # Every source frame is processed: pacing would otherwise skip frames and flatter the figures.
+    capture = Capture(cfg.source, fps=1000.0, realtime=False)
+    cpu_before = time.process_time()
+    stats = pipeline.run(capture, max_frames)
+    cpu = time.process_time() - cpu_before
+    frames = max(stats.frames, 1)
+    stage_ms = stats.stage_ms_per_frame()
+    return {
+        "source": capture.source.description,
+        "frames": stats.frames,
+        "faces_per_frame": round(stats.faces_detected / frames, 2),
+        "faces_classified_per_frame": round(stats.faces_classified / frames, 2),
+        "detection_tiles": len(pipeline.detector.tiles_for(*_frame_size(capture))),
+        "frames_per_detection_cycle": pipeline.detector.frames_per_cycle,
+        "ms_per_frame": stage_ms,
+        "classify_ms_per_face": round(stats.stage_seconds["classify"] * 1000.0 / max(stats.faces_classified, 1), 4),
+        "end_to_end_fps": round(stats.frames / stats.wall_seconds, 2),
+        "cpu_percent": round(100.0 * cpu / stats.wall_seconds, 1),
+        "cpu_cores": os.cpu_count(),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+        "windows": stats.windows,
+        "frame_errors": stats.frame_errors,
+        "runtime": classifier.runtime_info.runtime,
+        "xnnpack": classifier.runtime_info.xnnpack,
+        "classifier_threads": classifier.runtime_info.threads,
+    }
+
+
+def _frame_size(capture: Capture) -> tuple[int, int]:
+    scene = getattr(capture.source, "scene", None)
+    if scene is not None:
+        return scene.width, scene.height
+    return 1280, 720

@@ -1,0 +1,29 @@
+"""Face crop for the classifier: level the eyes, square crop with margin, normalise illumination."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from edge.types import Detection
+
+def eye_angle(detection: Detection) -> float:
+    """Roll in degrees from MediaPipe's eye keypoints (subject's right eye is on the image left)."""
+    (rx, ry), (lx, ly) = detection.keypoints[0], detection.keypoints[1]
+    return math.degrees(math.atan2(ly - ry, lx - rx))
+
+
+def aligned_crop(grey: np.ndarray, detection: Detection, size: int, margin: float, illumination: str) -> np.ndarray:
+    """One warp from the grey frame straight to a size×size crop, eyes level, face centred."""
+    cx, cy = detection.centre
+    side = detection.size * (1.0 + 2.0 * margin)
+    matrix = cv2.getRotationMatrix2D((cx, cy), eye_angle(detection), size / side)
+    matrix[:, 2] += (size / 2.0 - cx, size / 2.0 - cy)
+    crop = cv2.warpAffine(grey, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    if illumination == "clahe":
+        return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(crop)
+    if illumination == "equalize":
+        return cv2.equalizeHist(crop)
+    return crop

@@ -1,0 +1,1 @@
+"""The Learning Satisfaction Index: per-face score, class windows, teaching segments, alerts."""

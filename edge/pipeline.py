@@ -1,0 +1,215 @@
+"""The appliance's data path: capture → detect → track → classify → smooth → index → sinks.
+
+Frames, crops and per-track state live only in this process's memory; sinks receive aggregates.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from edge.capture.capture import Capture
+from edge.config import Config
+from edge.detect.detector import FaceDetector
+from edge.detect.tiling import merge_detections
+from edge.inference.align import aligned_crop
+from edge.inference.classifier import ExpressionClassifier
+from edge.lsi.index import lsi, weight_vector
+from edge.lsi.segments import SEGMENT_KINDS, AlertMonitor, SegmentTracker
+from edge.lsi.windows import WindowAggregate, WindowAggregator
+from edge.sinks import Sink
+from edge.smoothing.smoother import TrackSmoother
+from edge.tracking.scene import frame_signature, signature_distance
+from edge.tracking.tracker import FaceTracker
+from edge.types import Detection, Frame
+
+log = logging.getLogger("lsi_edge.pipeline")
+STAGES = ("capture", "detect", "track", "preprocess", "classify", "smooth_index")
+
+
+@dataclass
+class RunStats:
+    frames: int = 0
+    faces_detected: int = 0
+    faces_classified: int = 0
+    windows: int = 0
+    scene_cuts: int = 0
+    frame_errors: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    wall_seconds: float = 0.0
+
+    def stage_ms_per_frame(self) -> dict[str, float]:
+        return {k: round(v * 1000.0 / max(self.frames, 1), 3) for k, v in self.stage_seconds.items()}
+
+
+class Pipeline:
+    def __init__(self, cfg: Config, classifier: ExpressionClassifier, sinks: list[Sink],
+                 detector: FaceDetector | None = None):
+        self.cfg, self.classifier, self.sinks = cfg, classifier, sinks
+        self.detector = detector or FaceDetector(cfg.detection, cfg.privacy)
+        self.smoother = TrackSmoother(cfg.smoothing)
+        self.weights = weight_vector(cfg.lsi.weights, classifier.labels)
+        self.segments = SegmentTracker()
+        self.alerts = AlertMonitor(cfg.alerts)
+        self.stats = RunStats()
+        self.aggregator: WindowAggregator | None = None
+        self.tracker: FaceTracker | None = None
+        self._cycle: list[tuple[Detection, np.ndarray]] = []
+        self._signature: np.ndarray | None = None
+        self._last_timestamp = 0.0
+        self._lock = threading.Lock()  # segment commands arrive from other threads
+        self._pending_segment: tuple[str, str] | None = None
+        self._stop = threading.Event()
+        self.capture: Capture | None = None
+        self._error_kinds: set[str] = set()
+
+    # -- commands (thread-safe) ----------------------------------------------------------------
+    def start_segment(self, kind: str, label: str = "") -> None:
+        """Takes effect at the next processed frame, in source time."""
+        if kind not in SEGMENT_KINDS:
+            raise ValueError(f"segment kind {kind!r} unknown; use one of {', '.join(SEGMENT_KINDS)}")
+        with self._lock:
+            self._pending_segment = (kind, label)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.capture is not None:
+            self.capture.stop()
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, capture: Capture, max_frames: int | None = None) -> RunStats:
+        self.capture = capture
+        epoch_offset = 0.0 if capture.live else time.time()
+        self.aggregator = WindowAggregator(self.classifier.labels, self.cfg.lsi.window_seconds,
+                                           self.cfg.privacy.min_faces, self.cfg.lsi.negative_threshold,
+                                           epoch_offset)
+        started = time.perf_counter()
+        frames = capture.frames()
+        try:
+            while not self._stop.is_set():
+                t0 = time.perf_counter()
+                frame = next(frames, None)
+                self.stats.stage_seconds["capture"] += time.perf_counter() - t0
+                if frame is None:
+                    break
+                self._apply_pending_segment(frame.timestamp)
+                try:
+                    self.process(frame)
+                except Exception as error:  # one bad frame must not stop the appliance
+                    self.stats.frame_errors += 1
+                    kind = type(error).__name__
+                    if kind not in self._error_kinds:
+                        self._error_kinds.add(kind)
+                        log.exception("frame %d failed (%s); further errors of this kind are only counted",
+                                      frame.index, kind)
+                if max_frames and self.stats.frames >= max_frames:
+                    break
+        finally:
+            frames.close()
+            self._finish()
+            self.stats.wall_seconds = time.perf_counter() - started
+        return self.stats
+
+    def _apply_pending_segment(self, timestamp: float) -> None:
+        with self._lock:
+            pending, self._pending_segment = self._pending_segment, None
+        if pending is None:
+            return
+        epoch = timestamp + self.aggregator.epoch_offset
+        ended = self.segments.start(pending[0], pending[1], epoch)
+        if ended is not None:
+            self._emit_segment(ended)
+        self.aggregator.segment = self.segments.info
+        self.alerts.reset(epoch)
+        log.info("segment started: %s %r", pending[0], pending[1])
+
+    def process(self, frame: Frame) -> list[WindowAggregate]:
+        """One frame through every stage; returns the windows it closed."""
+        times = self.stats.stage_seconds
+        self.stats.frames += 1
+        if self.tracker is None:
+            self.tracker = FaceTracker(self.cfg.tracking, self._updates_per_second(frame))
+
+        t0 = time.perf_counter()
+        if self._scene_cut(frame.image):
+            self.stats.scene_cuts += 1
+            self.tracker.reset()
+            self.smoother.end(self.tracker.ended)
+            self._cycle.clear()
+        detections, cycle_complete = self.detector.detect(frame.image)
+        t1 = time.perf_counter()
+        times["detect"] += t1 - t0
+        self.stats.faces_detected += len(detections)
+
+        if detections:
+            grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+            crops = [aligned_crop(grey, d, self.classifier.input_size, self.cfg.classifier.crop_margin,
+                                  self.cfg.classifier.illumination) for d in detections]
+            t2 = time.perf_counter()
+            probabilities = self.classifier.predict(crops)
+            t3 = time.perf_counter()
+            times["preprocess"] += t2 - t1
+            times["classify"] += t3 - t2
+            self.stats.faces_classified += len(crops)
+            self._cycle.extend(zip(detections, probabilities))
+        if not cycle_complete:
+            return []
+
+        t4 = time.perf_counter()
+        by_detection = {id(d): p for d, p in self._cycle}
+        merged = merge_detections([d for d, _ in self._cycle], self.cfg.detection.nms_iou)
+        self._cycle = []
+        tracked = self.tracker.update(merged)
+        self.smoother.end(self.tracker.ended)
+        t5 = time.perf_counter()
+        times["track"] += t5 - t4
+
+        states = {}
+        for face in tracked:
+            descriptors = self.smoother.update(face.track_id, frame.timestamp, by_detection[id(face.detection)])
+            if descriptors is not None:
+                states[face.track_id] = (lsi(descriptors.smoothed, self.weights), descriptors)
+        closed = self.aggregator.add(frame.timestamp, states)
+        self._last_timestamp = frame.timestamp
+        self._emit_windows(closed)
+        times["smooth_index"] += time.perf_counter() - t5
+        return closed
+
+    def _updates_per_second(self, frame: Frame) -> float:
+        height, width = frame.image.shape[:2]
+        self.detector.tiles_for(width, height)
+        return self.cfg.processing.fps / self.detector.frames_per_cycle
+
+    def _scene_cut(self, image: np.ndarray) -> bool:
+        signature = frame_signature(image)
+        previous, self._signature = self._signature, signature
+        return previous is not None and signature_distance(previous, signature) > self.cfg.tracking.scene_cut_threshold
+
+    def _emit_windows(self, windows: list[WindowAggregate]) -> None:
+        for window in windows:
+            self.stats.windows += 1
+            self.segments.add(window)
+            for sink in self.sinks:
+                sink.window(window)
+            for alert in self.alerts.check(window):
+                for sink in self.sinks:
+                    sink.alert(alert)
+
+    def _emit_segment(self, summary) -> None:
+        for sink in self.sinks:
+            sink.segment(summary)
+
+    def _finish(self) -> None:
+        if self.aggregator is None:
+            return
+        last = self.aggregator.flush()
+        if last is not None:
+            self._emit_windows([last])
+        ended = self.segments.end(self._last_timestamp + self.aggregator.epoch_offset)
+        if ended is not None:
+            self._emit_segment(ended)

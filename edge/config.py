@@ -28,8 +28,8 @@ class SourceConfig(_Section):
     height: int | None = Field(None, ge=120, description="cameras: requested capture height")
     folder_fps: float = Field(5.0, gt=0, description="image folders: frames per second of the sequence")
     stall_seconds: float = Field(5.0, gt=0, description="live source counts as down after this long without a frame")
-    reconnect_initial_seconds: float = Field(0.5, gt=0)
-    reconnect_max_seconds: float = Field(30.0, gt=0)
+    reconnect_initial_seconds: float = Field(0.5, gt=0, description="first reconnect delay; doubles per failure")
+    reconnect_max_seconds: float = Field(30.0, gt=0, description="longest reconnect delay")
 
 
 class ProcessingConfig(_Section):
@@ -38,15 +38,15 @@ class ProcessingConfig(_Section):
 
 
 class DetectionConfig(_Section):
-    min_confidence: float = Field(0.5, gt=0, lt=1)
+    min_confidence: float = Field(0.5, gt=0, lt=1, description="detector score threshold")
     tile_size: int = Field(360, ge=128, description="side of the square tiles the frame is cut into; "
                                                     "small faces need small tiles")
-    tile_overlap: float = Field(0.25, ge=0, lt=0.9)
+    tile_overlap: float = Field(0.25, ge=0, lt=0.9, description="overlap of neighbouring tiles, fraction of the tile")
     tiles_per_frame: int = Field(0, ge=0, description="tiles scanned per processed frame (0: all); "
                                                       "fewer gives more fps, each tile is then revisited "
                                                       "every ceil(tiles / tiles_per_frame) frames")
     whole_frame_pass: bool = Field(True, description="also scan the whole frame, for faces larger than a tile")
-    nms_iou: float = Field(0.3, gt=0, lt=1)
+    nms_iou: float = Field(0.3, gt=0, lt=1, description="overlap above which two detections are one face")
     min_face_px: int = Field(16, ge=8, description="faces smaller than this are dropped (too few pixels)")
 
 
@@ -81,11 +81,11 @@ class ClassifierConfig(_Section):
     threads: int | None = Field(None, ge=1, le=16, description="interpreter threads (default: up to 4)")
     crop_margin: float = Field(0.2, ge=0, le=1, description="margin around the detected box, "
                                                             "as a fraction of its size")
-    illumination: Literal["none", "clahe", "equalize"] = "clahe"
+    illumination: Literal["none", "clahe", "equalize"] = Field("clahe", description="illumination normalisation of the face crop")
 
 
 class SmoothingConfig(_Section):
-    method: Literal["ema", "window"] = "ema"
+    method: Literal["ema", "window"] = Field("ema", description="ema (time-aware exponential) or window (sliding mean)")
     alpha: float = Field(0.3, ge=0.2, le=0.5, description="EMA weight of a new observation at reference_fps")
     reference_fps: float = Field(8.0, gt=0, description="rate at which alpha applies; other rates get "
                                                         "the same time constant")
@@ -100,7 +100,7 @@ DEFAULT_LSI_WEIGHTS = {"happy": 1.0, "surprise": 0.6, "neutral": 0.4,
 
 
 class LsiConfig(_Section):
-    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_LSI_WEIGHTS))
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_LSI_WEIGHTS), description="LSI weight per class name; the index maps the lowest weight to 0 and the highest to 100")
     window_seconds: float = Field(5.0, gt=0, description="aggregation window")
     negative_threshold: float = Field(40.0, ge=0, le=100, description="a face below this LSI counts as negative")
 
@@ -127,7 +127,7 @@ class AlertConfig(_Section):
 
 
 class Config(_Section):
-    device_id: str = Field("lsi-edge", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    device_id: str = Field("lsi-edge", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="this appliance's name (room), used in MQTT topics")
     source: SourceConfig = SourceConfig()
     processing: ProcessingConfig = ProcessingConfig()
     detection: DetectionConfig = DetectionConfig()
@@ -177,3 +177,34 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
         return Config.model_validate(data)
     except ValidationError as error:
         raise ConfigError(f"{path}: {_describe(error)}") from error
+
+
+def reference_markdown() -> str:
+    """docs/configuration.md, generated from the schema so the two cannot drift apart."""
+    lines = ["# Configuration reference", "",
+             "One YAML file (default `config/default.yaml`; pass another with `--config`). Every key is",
+             "optional; unknown keys and bad values stop start-up with a message naming the key.",
+             "This page is generated from `edge/config.py` (`python -m edge.config > docs/configuration.md`).", ""]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        rows = []
+        nested = []
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                nested.append((name, annotation))
+                continue
+            default = field.get_default(call_default_factory=True)
+            rows.append(f"| `{prefix}{name}` | `{default!r}` | {field.description or ''} |")
+        if rows:
+            lines.extend([f"## `{prefix.rstrip('.') or 'top level'}`", "", "| key | default | meaning |",
+                          "|---|---|---|", *rows, ""])
+        for name, sub in nested:
+            walk(sub, f"{prefix}{name}.")
+
+    walk(Config, "")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(reference_markdown())

@@ -181,6 +181,11 @@ def _bench_parser(sub) -> None:
     parser.add_argument("--source", default="demo:1280x720:18:30",
                         help="pipeline source (default: the demo classroom, 1280x720, 18 students, 30 s)")
     parser.add_argument("--max-frames", type=int, default=300, help="frames to process (default 300)")
+    parser.add_argument("--tiles-per-frame", type=int, help="override detection.tiles_per_frame")
+    parser.add_argument("--detections", action="store_true",
+                        help="faces found per frame of --source: whole frame vs tiles of several sizes")
+    parser.add_argument("--demo-truth", action="store_true",
+                        help="detection recall and id switches on the demo classroom (known ground truth)")
 
 
 def _cmd_bench(args) -> int:
@@ -194,6 +199,20 @@ def _cmd_bench(args) -> int:
     from edge.evaluation.bench import bench_pipeline
 
     cfg = _load_config(args)
+    if args.tiles_per_frame is not None:
+        cfg = cfg.model_copy(update={"detection": cfg.detection.model_copy(
+            update={"tiles_per_frame": args.tiles_per_frame})})
+    if args.detections:
+        from edge.evaluation.demo_truth import detection_counts
+
+        print(json.dumps(detection_counts(cfg, cfg.source), indent=2))
+        return 0
+    if args.demo_truth:
+        from edge.capture.sources import parse_demo
+        from edge.evaluation.demo_truth import measure_demo
+
+        print(json.dumps(measure_demo(cfg, parse_demo(args.source)), indent=2))
+        return 0
     print(json.dumps(bench_pipeline(cfg, args.max_frames), indent=2))
     return 0
 

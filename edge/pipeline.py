@@ -67,6 +67,8 @@ class Pipeline:
         self._stop = threading.Event()
         self.capture: Capture | None = None
         self._error_kinds: set[str] = set()
+        self.frame_size: tuple[int, int] | None = None
+        self.detection_tiles = 0
 
     # -- commands (thread-safe) ----------------------------------------------------------------
     def start_segment(self, kind: str, label: str = "") -> None:
@@ -182,8 +184,10 @@ class Pipeline:
 
     def _updates_per_second(self, frame: Frame) -> float:
         height, width = frame.image.shape[:2]
-        self.detector.tiles_for(width, height)
-        return self.cfg.processing.fps / self.detector.frames_per_cycle
+        self.frame_size = (width, height)
+        self.detection_tiles = len(self.detector.tiles_for(width, height))
+        fps = self.capture.frames_per_second if self.capture is not None else self.cfg.processing.fps
+        return fps / self.detector.frames_per_cycle
 
     def _scene_cut(self, image: np.ndarray) -> bool:
         signature = frame_signature(image)

@@ -57,6 +57,13 @@ class Capture:
     def live(self) -> bool:
         return self.source.live
 
+    @property
+    def frames_per_second(self) -> float:
+        """Processed frames per second of source time: the processing rate, or the source's if lower."""
+        source_fps = getattr(self.source, "fps", 0.0) or 0.0
+        rate = 1.0 / self.interval
+        return min(rate, source_fps) if source_fps > 0 else rate
+
     def stop(self) -> None:
         self._stop.set()
         with self._slot_lock:

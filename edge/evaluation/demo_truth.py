@@ -71,3 +71,26 @@ def measure_demo(cfg: Config, scene: DemoScene, seconds: float | None = None) ->
         "re_entries": re_entries,
         "students": len(scene.students),
     }
+
+
+def detection_counts(cfg: Config, source_cfg, tile_sizes: tuple[int, ...] = (0, 720, 480, 360)) -> dict:
+    """Faces found per processed frame of a source (no ground truth): whole frame vs tile sizes.
+
+    tile size 0 = the whole frame only (MediaPipe's default use).
+    """
+    from edge.capture.capture import Capture
+    from edge.config import DetectionConfig, PrivacyConfig
+
+    frames = [frame.image for frame in Capture(source_cfg, cfg.processing.fps, realtime=False).frames()]
+    results = {}
+    for size in tile_sizes:
+        detection = (cfg.detection.model_copy(update={"tile_size": 100_000}) if size == 0
+                     else cfg.detection.model_copy(update={"tile_size": size, "tiles_per_frame": 0}))
+        detector = FaceDetector(DetectionConfig(**detection.model_dump()), PrivacyConfig())
+        counts = [len(detector.detect(image)[0]) for image in frames]
+        key = "whole_frame" if size == 0 else f"tiles_{size}px_plus_whole"
+        results[key] = {"tiles": len(detector.tiles_for(frames[0].shape[1], frames[0].shape[0])),
+                        "faces_per_frame_mean": round(sum(counts) / len(counts), 2),
+                        "faces_per_frame_min": min(counts), "faces_per_frame_max": max(counts)}
+        detector.close()
+    return {"frames": len(frames), "frame_size": [frames[0].shape[1], frames[0].shape[0]], **results}

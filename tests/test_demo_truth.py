@@ -1,0 +1,23 @@
+"""Detection recall and identity switches on the demo classroom, where the truth is known.
+
+The figures are printed (pytest -s) and reported in docs/performance.md via
+`lsi-edge bench --demo-truth`.
+"""
+
+import pytest
+
+from edge.capture.demo import DemoScene
+from edge.config import Config
+from edge.evaluation.demo_truth import measure_demo
+
+
+@pytest.mark.parametrize("tiles_per_frame", [0, 3])
+def test_demo_recall_and_id_switches(tiles_per_frame):
+    cfg = Config()
+    cfg = cfg.model_copy(update={"detection": cfg.detection.model_copy(update={"tiles_per_frame": tiles_per_frame})})
+    result = measure_demo(cfg, DemoScene(width=1280, height=720, faces=16, seconds=40.0))
+    print(result)
+    assert result["recall"] >= 0.95
+    assert result["id_switches"] <= 1
+    assert result["re_entries"] == 1  # the student who leaves at 20 s and returns at 32 s
+    assert result["false_positives_per_update"] <= 0.5

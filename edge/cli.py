@@ -109,28 +109,31 @@ def _load_config(args, source_default: str | None = None):
     return cfg
 
 
-def _run_pipeline(args, cfg, sinks, realtime: bool):
+def _run_appliance(args, cfg, sinks, realtime: bool):
+    from edge.appliance import Appliance
     from edge.capture.capture import Capture
-    from edge.inference import ExpressionClassifier
-    from edge.pipeline import Pipeline
 
-    classifier = ExpressionClassifier.load(cfg.classifier.model, cfg.classifier.threads)
-    pipeline = Pipeline(cfg, classifier, sinks)
+    appliance = Appliance(cfg, extra_sinks=sinks)
     if args.segment:
-        pipeline.start_segment(args.segment, args.segment)
+        appliance.pipeline.start_segment(args.segment, args.segment)
     capture = Capture(cfg.source, cfg.processing.fps, realtime)
-    log.info("source: %s, %g fps processing, realtime %s", capture.source.description, cfg.processing.fps,
-             realtime)
-    _stop_on_signals(pipeline)
-    return pipeline, pipeline.run(capture, args.max_frames)
+    log.info("device %s, source %s, %g fps processing, realtime %s, database %s", cfg.device_id,
+             capture.source.description, cfg.processing.fps, realtime, _redact_url(cfg.storage.url))
+    _stop_on_signals(appliance)
+    return appliance.run(capture, args.max_frames)
 
 
-def _stop_on_signals(pipeline) -> None:
+def _redact_url(url: str) -> str:
+    import re
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def _stop_on_signals(appliance) -> None:
     import signal
 
     def _handler(signum, _frame):
         log.info("signal %d: stopping", signum)
-        pipeline.stop()
+        appliance.stop()
 
     signal.signal(signal.SIGTERM, _handler)
     signal.signal(signal.SIGINT, _handler)
@@ -149,7 +152,7 @@ def _cmd_run(args) -> int:
     realtime = args.realtime if args.realtime is not None else (
         cfg.source.realtime if cfg.source.realtime is not None else not args.print)
     sinks = [JsonLinesSink()] if args.print else []
-    _, stats = _run_pipeline(args, cfg, sinks, realtime)
+    stats = _run_appliance(args, cfg, sinks, realtime)
     log.info("done: %d frames, %d faces classified, %d windows, %d scene cuts, %d frame errors, %.1f s",
              stats.frames, stats.faces_classified, stats.windows, stats.scene_cuts, stats.frame_errors,
              stats.wall_seconds)
@@ -162,11 +165,15 @@ def _up_parser(sub) -> None:
 
 
 def _cmd_up(args) -> int:
+    from edge.broker import local_broker
     from edge.sinks import JsonLinesSink
 
     cfg = _load_config(args)
+    if not args.source and cfg.source.uri == "demo":
+        cfg = cfg.model_copy(update={"source": cfg.source.model_copy(update={"loop": True})})
     realtime = args.realtime if args.realtime is not None else True
-    _run_pipeline(args, cfg, [JsonLinesSink()], realtime)
+    with local_broker(cfg.mqtt):
+        _run_appliance(args, cfg, [JsonLinesSink()], realtime)
     return 0
 
 

@@ -126,6 +126,45 @@ class AlertConfig(_Section):
     baseline_seconds: float = Field(60.0, gt=0, description="segment time used to form the baseline")
 
 
+class TlsConfig(_Section):
+    ca_file: Path | None = Field(None, description="CA certificate (PEM) that signed the broker's certificate")
+    cert_file: Path | None = Field(None, description="client certificate (PEM), for brokers that require one")
+    key_file: Path | None = Field(None, description="client private key (PEM)")
+    insecure: bool = Field(False, description="skip hostname verification (testing only)")
+
+
+class MqttConfig(_Section):
+    enabled: bool = Field(True, description="publish over MQTT (storage works either way)")
+    host: str = Field("localhost", description="broker host")
+    port: int = Field(1883, ge=1, le=65535, description="broker port (8883 is usual with TLS)")
+    client_id: str | None = Field(None, description="MQTT client id (default: lsi-edge-<device_id>)")
+    username: str | None = Field(None, description="broker user name")
+    password_env: str = Field("LSI_EDGE_MQTT_PASSWORD", description="environment variable holding the password")
+    password_file: Path | None = Field(None, description="file holding the password (first line); "
+                                                         "wins over password_env. Never logged")
+    tls: TlsConfig | None = Field(None, description="TLS settings; absent = plain TCP")
+    keepalive: int = Field(30, ge=5, le=3600, description="MQTT keepalive in seconds")
+    topic_prefix: str = Field("lsi", pattern=r"^[A-Za-z0-9_/-]{1,64}$", description="first topic level")
+    command_token_env: str = Field("LSI_EDGE_COMMAND_TOKEN", description="environment variable holding a shared "
+                                                                        "secret commands must carry as `token` "
+                                                                        "(unset: no token required)")
+    stats_seconds: float = Field(30.0, ge=1, description="period of the stats topic")
+    state_seconds: float = Field(5.0, ge=0.5, description="period of the retained state topic")
+    reconnect_max_seconds: float = Field(30.0, ge=1, description="longest reconnect delay")
+    max_inflight: int = Field(20, ge=1, le=1000, description="QoS 1 messages awaiting PUBACK at once")
+    home_assistant: bool = Field(False, description="publish Home Assistant MQTT discovery for LSI and faces")
+    discovery_prefix: str = Field("homeassistant", description="Home Assistant discovery prefix")
+
+
+class StorageConfig(_Section):
+    url: str = Field("sqlite:///lsi-edge.db", description="SQLAlchemy database URL; a relative SQLite path is "
+                                                         "relative to the working directory "
+                                                         "(postgresql+psycopg://user@host/db for PostgreSQL)")
+    retention_days: float = Field(90.0, gt=0, description="rows older than this are deleted")
+    outbox_max: int = Field(100_000, ge=10, description="undelivered messages kept for publishing; when full, "
+                                                        "the oldest are given up (they stay in the database)")
+
+
 class Config(_Section):
     device_id: str = Field("lsi-edge", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="this appliance's name (room), used in MQTT topics")
     source: SourceConfig = SourceConfig()
@@ -137,6 +176,8 @@ class Config(_Section):
     smoothing: SmoothingConfig = SmoothingConfig()
     lsi: LsiConfig = LsiConfig()
     alerts: AlertConfig = AlertConfig()
+    mqtt: MqttConfig = MqttConfig()
+    storage: StorageConfig = StorageConfig()
 
     @model_validator(mode="after")
     def _consistent(self):

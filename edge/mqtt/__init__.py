@@ -1,0 +1,1 @@
+"""MQTT feed: topics, command validation, the store-and-forward publisher."""

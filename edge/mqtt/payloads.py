@@ -1,0 +1,154 @@
+"""Payload models of every published topic; their JSON Schemas live in docs/mqtt-schemas/.
+
+`python -m edge.mqtt.payloads` rewrites the schema files (a test checks they are current).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.paths import REPO_ROOT
+
+SCHEMA_DIR = REPO_ROOT / "docs" / "mqtt-schemas"
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SegmentRef(_Payload):
+    kind: str
+    label: str
+    start: float = Field(description="epoch seconds")
+
+
+class Aggregate(_Payload):
+    """…/aggregate: one window of the class, QoS 1, not retained."""
+
+    device_id: str
+    seq: int = Field(ge=1, description="per-device, monotonically increasing; de-duplicate and spot gaps with it")
+    session_id: str | None = Field(description="recording session, null when none is recording")
+    window_start: float = Field(description="epoch seconds")
+    window_end: float = Field(description="epoch seconds")
+    faces: float = Field(ge=0, description="mean confirmed faces")
+    faces_min: int = Field(ge=0)
+    faces_max: int = Field(ge=0)
+    lsi: float | None = Field(ge=0, le=100, description="class LSI 0–100; null when suppressed")
+    lsi_std: float | None = Field(ge=0, description="spread across faces")
+    emotions: dict[str, float] | None = Field(description="share of faces per dominant emotion; null when suppressed")
+    negative_share: float | None = Field(ge=0, le=1)
+    transitions: int = Field(ge=0)
+    change_rate: float | None = Field(ge=0)
+    suppressed: bool = Field(description="true when fewer than privacy.min_faces faces: no index, no distribution")
+    updates: int = Field(ge=0)
+    segment: SegmentRef | None
+
+
+class SegmentEnd(_Payload):
+    """…/segment: summary of a teaching segment when it ends, QoS 1."""
+
+    device_id: str
+    session_id: str | None
+    kind: str
+    label: str
+    start: float
+    end: float
+    windows: int = Field(ge=0)
+    reported_windows: int = Field(ge=0)
+    lsi_mean: float | None
+    lsi_ci95_low: float | None
+    lsi_ci95_high: float | None
+    faces_mean: float | None
+
+
+class AlertPayload(_Payload):
+    """…/alert: an anonymous early-warning event, QoS 1."""
+
+    device_id: str
+    session_id: str | None
+    kind: Literal["lsi_drop", "negative_share"]
+    timestamp: float
+    segment: SegmentRef | None
+    value: float
+    reference: float
+    sustained_seconds: float
+    message: str
+
+
+class SessionState(_Payload):
+    id: str
+    label: str
+    state: Literal["recording", "paused"]
+
+
+class State(_Payload):
+    """…/state: retained snapshot, on change and every mqtt.state_seconds."""
+
+    device_id: str
+    timestamp: float
+    session: SessionState | None
+    segment: SegmentRef | None
+    faces: float | None
+    lsi: float | None
+    fps: float
+    broker: Literal["connected", "disconnected"]
+    camera: Literal["starting", "up", "down", "ended"]
+
+
+class Stats(_Payload):
+    """…/stats: health figures every mqtt.stats_seconds."""
+
+    device_id: str
+    timestamp: float
+    uptime_s: float
+    fps: float
+    frames: int
+    faces_classified: int
+    inference_ms_per_face: float
+    ms_per_frame: dict[str, float]
+    frame_errors: int
+    camera_state: str
+    camera_reconnects: int
+    broker_reconnects: int
+    published: int
+    outbox_depth: int
+    outbox_given_up: int
+    commands_ok: int
+    commands_rejected: int
+
+
+class CommandResult(_Payload):
+    """…/cmd/result: the answer to every command, QoS 1."""
+
+    command: str
+    request_id: str | None
+    ok: bool
+    detail: str | None = None
+    error: str | None = None
+    timestamp: float
+
+
+SCHEMAS: dict[str, type[_Payload]] = {"aggregate": Aggregate, "segment": SegmentEnd, "alert": AlertPayload,
+                                      "state": State, "stats": Stats, "cmd-result": CommandResult}
+
+
+def schema_text(name: str) -> str:
+    return json.dumps(SCHEMAS[name].model_json_schema(), indent=2) + "\n"
+
+
+def write_schemas(folder: Path = SCHEMA_DIR) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in SCHEMAS:
+        (folder / f"{name}.json").write_text(schema_text(name))
+    from edge.mqtt.commands import SCHEMAS as COMMAND_SCHEMAS
+    for command, model in COMMAND_SCHEMAS.items():
+        (folder / f"cmd-{command.replace('/', '-')}.json").write_text(
+            json.dumps(model.model_json_schema(), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    write_schemas()

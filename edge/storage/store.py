@@ -1,0 +1,165 @@
+"""Store first, then publish: every aggregate, segment summary and alert is committed together with
+its outbox message before anything goes on the network."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from edge.storage.schema import AlertRow, OutboxRow, SegmentRow, SessionRow, WindowRow
+
+log = logging.getLogger("lsi_edge.storage")
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    topic: str  # aggregate | segment | alert
+    payload: str
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")  # a committed window survives power loss too
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Store:
+    def __init__(self, url: str, device_id: str, outbox_max: int = 100_000):
+        self.device_id, self.outbox_max = device_id, outbox_max
+        sqlite = url.startswith("sqlite")
+        self.engine = create_engine(url, connect_args={"check_same_thread": False} if sqlite else {},
+                                    pool_pre_ping=not sqlite)
+        if sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        migrate(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._lock = threading.Lock()  # one writer at a time (SQLite), cheap elsewhere
+        with self._sessions() as db:
+            self._seq = db.scalar(select(func.max(WindowRow.seq)).where(WindowRow.device_id == device_id)) or 0
+        self.given_up = 0
+
+    # -- writes (each one transaction: the row and its outbox message) ------------------------
+    def add_window(self, window: dict, session_id: str | None) -> dict:
+        """Assign the next per-device seq, store the window and its outbox message; returns the payload."""
+        with self._lock, self._sessions.begin() as db:
+            self._seq += 1
+            payload = {"device_id": self.device_id, "seq": self._seq, "session_id": session_id, **window}
+            db.add(WindowRow(device_id=self.device_id, seq=self._seq, session_id=session_id,
+                             window_start=window["window_start"], window_end=window["window_end"],
+                             faces=window["faces"], lsi=window["lsi"], suppressed=window["suppressed"],
+                             payload=payload))
+            self._enqueue(db, "aggregate", payload)
+        return payload
+
+    def add_segment(self, summary: dict, session_id: str | None) -> dict:
+        payload = {"device_id": self.device_id, "session_id": session_id, **summary}
+        with self._lock, self._sessions.begin() as db:
+            db.add(SegmentRow(device_id=self.device_id, session_id=session_id, kind=summary["kind"],
+                              label=summary["label"], start=summary["start"], end=summary["end"],
+                              summary=payload))
+            self._enqueue(db, "segment", payload)
+        return payload
+
+    def add_alert(self, alert: dict, session_id: str | None) -> dict:
+        payload = {"device_id": self.device_id, "session_id": session_id, **alert}
+        with self._lock, self._sessions.begin() as db:
+            db.add(AlertRow(device_id=self.device_id, session_id=session_id, kind=alert["kind"],
+                            timestamp=alert["timestamp"], payload=payload))
+            self._enqueue(db, "alert", payload)
+        return payload
+
+    def start_session(self, label: str, started_at: float) -> str:
+        session_id = uuid.uuid4().hex
+        with self._lock, self._sessions.begin() as db:
+            db.add(SessionRow(id=session_id, device_id=self.device_id, label=label, started_at=started_at))
+        return session_id
+
+    def end_session(self, session_id: str, ended_at: float) -> None:
+        with self._lock, self._sessions.begin() as db:
+            db.execute(update(SessionRow).where(SessionRow.id == session_id).values(ended_at=ended_at))
+
+    def _enqueue(self, db: Session, topic: str, payload: dict) -> None:
+        db.add(OutboxRow(topic=topic, payload=json.dumps(payload, separators=(",", ":")),
+                         created_at=time.time(), given_up=False))
+        db.flush()
+        depth = db.scalar(select(func.count()).select_from(OutboxRow).where(
+            OutboxRow.delivered_at.is_(None), OutboxRow.given_up.is_(False)))
+        if depth > self.outbox_max:
+            # Policy when full: give up publishing the oldest; the data itself stays in its table.
+            excess = depth - self.outbox_max
+            oldest = db.scalars(select(OutboxRow.id).where(OutboxRow.delivered_at.is_(None),
+                                                           OutboxRow.given_up.is_(False))
+                                .order_by(OutboxRow.id).limit(excess)).all()
+            db.execute(update(OutboxRow).where(OutboxRow.id.in_(oldest)).values(given_up=True))
+            self.given_up += len(oldest)
+            log.warning("outbox full (%d): gave up publishing %d oldest message(s)", self.outbox_max, len(oldest))
+
+    # -- outbox --------------------------------------------------------------------------------
+    def pending(self, after_id: int = 0, limit: int = 100) -> list[OutboxMessage]:
+        """Undelivered messages in the order they were stored."""
+        with self._sessions() as db:
+            rows = db.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload)
+                              .where(OutboxRow.delivered_at.is_(None), OutboxRow.given_up.is_(False),
+                                     OutboxRow.id > after_id)
+                              .order_by(OutboxRow.id).limit(limit)).all()
+        return [OutboxMessage(*row) for row in rows]
+
+    def mark_delivered(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        with self._lock, self._sessions.begin() as db:
+            db.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(delivered_at=time.time()))
+
+    def outbox_depth(self) -> int:
+        with self._sessions() as db:
+            return db.scalar(select(func.count()).select_from(OutboxRow).where(
+                OutboxRow.delivered_at.is_(None), OutboxRow.given_up.is_(False)))
+
+    # -- reads and housekeeping ----------------------------------------------------------------
+    def windows(self, session_id: str | None = None) -> list[dict]:
+        with self._sessions() as db:
+            query = select(WindowRow.payload).where(WindowRow.device_id == self.device_id)
+            if session_id is not None:
+                query = query.where(WindowRow.session_id == session_id)
+            return list(db.scalars(query.order_by(WindowRow.seq)))
+
+    def purge(self, retention_days: float, now: float | None = None) -> int:
+        """Delete rows older than the retention period, and delivered outbox messages."""
+        cutoff = (now or time.time()) - retention_days * 86400.0
+        with self._lock, self._sessions.begin() as db:
+            removed = 0
+            removed += db.execute(delete(WindowRow).where(WindowRow.window_end < cutoff)).rowcount
+            removed += db.execute(delete(AlertRow).where(AlertRow.timestamp < cutoff)).rowcount
+            removed += db.execute(delete(SegmentRow).where(SegmentRow.start < cutoff)).rowcount
+            removed += db.execute(delete(SessionRow).where(SessionRow.ended_at.is_not(None),
+                                                           SessionRow.ended_at < cutoff)).rowcount
+            db.execute(delete(OutboxRow).where((OutboxRow.delivered_at.is_not(None)) | OutboxRow.given_up,
+                                               OutboxRow.created_at < (now or time.time()) - 3600.0))
+        return removed
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,195 @@
+"""The MQTT feed against a real Mosquitto: topics, schemas, outages, crashes, hostile commands."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import yaml
+
+from edge.appliance import Appliance
+from edge.capture.capture import Capture
+from edge.config import Config
+from edge.paths import REPO_ROOT
+from edge.storage.store import Store
+from tests.mqtt_helpers import Broker, Consumer, validate, wait_for
+
+DEVICE = "room-101"
+
+
+@pytest.fixture
+def broker(tmp_path):
+    server = Broker(tmp_path / "broker")
+    server.workdir.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+def _config(tmp_path, port: int, source: str, **mqtt) -> Config:
+    return Config.model_validate({
+        "device_id": DEVICE,
+        "source": {"uri": source},
+        "mqtt": {"host": "127.0.0.1", "port": port, "stats_seconds": 1, "state_seconds": 1,
+                 "reconnect_max_seconds": 2, **mqtt},
+        "storage": {"url": f"sqlite:///{tmp_path / 'edge.db'}"},
+    })
+
+
+def _start(appliance: Appliance, cfg: Config, realtime: bool) -> threading.Thread:
+    capture = Capture(cfg.source, cfg.processing.fps, realtime)
+    thread = threading.Thread(target=appliance.run, args=(capture,), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_every_topic_and_payload_as_documented(tmp_path, broker):
+    consumer = Consumer(broker.port, client_id="doc-consumer", topic="#")
+    cfg = _config(tmp_path, broker.port, "demo:1280x720:8:14", home_assistant=True)
+    wait_for(lambda: consumer.client.is_connected(), 10, "consumer")
+    appliance = Appliance(cfg)
+    thread = _start(appliance, cfg, realtime=True)
+    base = f"lsi/{DEVICE}"
+    wait_for(lambda: appliance.link.connected, 10, "appliance connection")
+    consumer.publish(f"{base}/cmd/session/start", json.dumps({"label": "Maths 7B", "request_id": "r1"}))
+    consumer.publish(f"{base}/cmd/segment/start", json.dumps({"type": "lecture", "label": "fractions",
+                                                               "request_id": "r2"}))
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    wait_for(lambda: b"stopped" in consumer.raw("availability"), 10, "stopped")
+    consumer.close()
+
+    assert consumer.raw("availability")[0] == b"online" and consumer.raw("availability")[-1] == b"stopped"
+    results = consumer.payloads("cmd/result")
+    assert [(r["request_id"], r["ok"]) for r in results] == [("r1", True), ("r2", True)]
+    aggregates = consumer.payloads("aggregate")
+    assert len(aggregates) >= 2
+    assert [a["seq"] for a in aggregates] == list(range(1, len(aggregates) + 1))
+    assert any(a["lsi"] is not None and a["session_id"] for a in aggregates)
+    assert any(a["segment"] and a["segment"]["kind"] == "lecture" for a in aggregates)
+    segments = consumer.payloads("segment")
+    assert segments and segments[-1]["kind"] == "lecture" and segments[-1]["label"] == "fractions"
+    states, stats = consumer.payloads("state"), consumer.payloads("stats")
+    assert states and stats
+    assert any(s["session"] and s["session"]["state"] == "recording" for s in states)
+    for name, items in (("aggregate", aggregates), ("segment", segments), ("state", states),
+                        ("stats", stats), ("cmd-result", results)):
+        for item in items:
+            validate(name, item)
+    discovery = [t for t, _, retained in consumer.messages if t.startswith("homeassistant/sensor/")]
+    assert any(t.endswith("_lsi/config") for t in discovery)
+    # What the broker keeps for late subscribers: the last state and the availability.
+    late = Consumer(broker.port, client_id="late-consumer")
+    wait_for(lambda: late.raw("state") and late.raw("availability"), 10, "retained messages")
+    assert late.raw("availability")[-1] == b"stopped"
+    late.close()
+
+
+def test_broker_down_for_30_s_loses_no_window(tmp_path, broker):
+    consumer = Consumer(broker.port, client_id="outage-consumer")
+    wait_for(lambda: consumer.client.is_connected(), 10, "consumer")
+    cfg = _config(tmp_path, broker.port, "demo:640x360:6:50")
+    appliance = Appliance(cfg)
+    thread = _start(appliance, cfg, realtime=True)
+    wait_for(lambda: len(consumer.payloads("aggregate")) >= 2, 30, "first windows")
+    broker.stop()
+    time.sleep(30)
+    assert appliance.store.outbox_depth() >= 4  # windows kept while the broker was away
+    broker.start()
+    thread.join(timeout=90)
+    stored = Store(cfg.storage.url, DEVICE)
+    expected = [w["seq"] for w in stored.windows()]
+    wait_for(lambda: {a["seq"] for a in consumer.payloads("aggregate")} >= set(expected), 30, "replay")
+    consumer.close()
+    received = [a["seq"] for a in consumer.payloads("aggregate")]
+    deduplicated = list(dict.fromkeys(received))
+    assert deduplicated == expected == list(range(1, len(expected) + 1))  # all, in order, no gap
+    assert len(expected) >= 9
+    assert stored.outbox_depth() == 0
+
+
+def _run_subprocess(config_path, *extra):
+    return subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "--config", str(config_path), *extra],
+                            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def test_sigkill_then_restart_delivers_every_stored_window(tmp_path, broker):
+    cfg = _config(tmp_path, broker.port, "demo:640x360:6:600")
+    config_path = tmp_path / "edge.yaml"
+    config_path.write_text(yaml.safe_dump(json.loads(cfg.model_dump_json())))
+    broker.stop()  # windows can only pile up in the outbox
+    daemon = _run_subprocess(config_path, "--no-realtime")
+    store = Store(cfg.storage.url, DEVICE)
+    wait_for(lambda: len(store.windows()) >= 5, 120, "stored windows")
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait(timeout=10)
+    stored = [w["seq"] for w in Store(cfg.storage.url, DEVICE).windows()]
+    assert stored and Store(cfg.storage.url, DEVICE).outbox_depth() >= len(stored)
+
+    broker.start()
+    consumer = Consumer(broker.port, client_id="crash-consumer")
+    wait_for(lambda: consumer.client.is_connected(), 10, "consumer")
+    restarted = _run_subprocess(config_path, "--realtime")
+    try:
+        wait_for(lambda: {a["seq"] for a in consumer.payloads("aggregate")} >= set(stored), 60, "replay")
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(timeout=20)
+        consumer.close()
+    received = list(dict.fromkeys(a["seq"] for a in consumer.payloads("aggregate")))
+    assert received[:len(stored)] == stored  # the backlog first, in order
+    assert received == list(range(1, len(received) + 1))  # and seq keeps counting after the crash
+
+
+def test_a_thousand_hostile_commands_are_each_answered_and_the_daemon_keeps_running(tmp_path, broker):
+    consumer = Consumer(broker.port, client_id="hostile-consumer", topic=f"lsi/{DEVICE}/cmd/result")
+    wait_for(lambda: consumer.client.is_connected(), 10, "consumer")
+    cfg = _config(tmp_path, broker.port, "demo:640x360:6:600")
+    appliance = Appliance(cfg)
+    thread = _start(appliance, cfg, realtime=True)
+    wait_for(lambda: appliance.link.connected, 10, "appliance connection")
+    base = f"lsi/{DEVICE}/cmd"
+    hostile = [
+        (f"{base}/session/start", b"{not json"),
+        (f"{base}/session/start", b"\xff\xfe\x00binary"),
+        (f"{base}/session/start", json.dumps({"label": 42}).encode()),
+        (f"{base}/session/start", json.dumps({"label": "x" * 100_000}).encode()),
+        (f"{base}/segment/start", json.dumps({"type": "party"}).encode()),
+        (f"{base}/segment/start", json.dumps({"type": "lecture", "evil": True}).encode()),
+        (f"{base}/segment/start", b"[1, 2, 3]"),
+        (f"{base}/session/stop", b"{}"),  # no session running
+        (f"{base}/format/disk", b"{}"),
+        (f"{base}/" + "a" * 300, b"{}"),
+    ]
+    for k in range(1000):
+        topic, payload = hostile[k % len(hostile)]
+        consumer.client.publish(topic, payload, qos=1)
+    wait_for(lambda: len(consumer.raw("cmd/result")) >= 1000, 120, "1000 answers")
+    results = consumer.payloads("cmd/result")
+    assert len(results) == 1000 and not any(r["ok"] for r in results)
+    assert all(r["error"] for r in results)
+    for result in results:
+        validate("cmd-result", result)
+    assert thread.is_alive() and appliance.commands_rejected == 1000
+    frames = appliance.pipeline.stats.frames
+    consumer.publish(f"{base}/session/start", json.dumps({"label": "still alive", "request_id": "ok"}))
+    wait_for(lambda: any(r.get("request_id") == "ok" and r["ok"] for r in consumer.payloads("cmd/result")), 10,
+             "valid command answered")
+    wait_for(lambda: appliance.pipeline.stats.frames > frames, 10, "frames still processed")
+    appliance.stop()
+    thread.join(timeout=30)
+    consumer.close()
+
+
+def test_commands_need_the_token_when_one_is_set(tmp_path, broker, monkeypatch):
+    monkeypatch.setenv("LSI_EDGE_COMMAND_TOKEN", "s3cret")
+    cfg = _config(tmp_path, broker.port, "demo:640x360:6:600")
+    appliance = Appliance(cfg)
+    assert not appliance.handle_command("session/start", b'{"label": "a"}')["ok"]
+    assert "unauthorised" in appliance.handle_command("session/start", b'{"token": "nope"}')["error"]
+    assert appliance.handle_command("session/start", b'{"token": "s3cret", "label": "a"}')["ok"]

@@ -232,6 +232,10 @@ def reference_markdown() -> str:
         nested = []
         for name, field in model.model_fields.items():
             annotation = field.annotation
+            # Optional sections (e.g. `TlsConfig | None`) are documented like required ones.
+            members = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+            if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
+                annotation = members[0]
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 nested.append((name, annotation))
                 continue

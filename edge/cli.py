@@ -224,9 +224,28 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _sweep_parser(sub) -> None:
+    parser = sub.add_parser("sweep", help="width x input-size sweep and FER+ ablation (short training runs)")
+    _add_data_dir(parser)
+    parser.add_argument("--alphas", default="0.5,1.0", help="comma-separated width multipliers")
+    parser.add_argument("--sizes", default="48,64,96", help="comma-separated input sizes")
+    parser.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs per configuration")
+    parser.add_argument("--no-ablation", action="store_true", help="skip the FER+ soft-target ablation")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "model-card" / "sweep.json")
+
+
+def _cmd_sweep(args) -> int:
+    from edge.training.sweep import sweep
+
+    results = sweep(shared_dir(args.data_dir), [float(a) for a in args.alphas.split(",")],
+                    [int(s) for s in args.sizes.split(",")], args.epochs, not args.no_ablation, args.out)
+    print(json.dumps(results, indent=2))
+    return 0
+
+
 COMMANDS = {"run": (_run_parser, _cmd_run), "up": (_up_parser, _cmd_up),
             "train": (_train_parser, _cmd_train), "eval": (_eval_parser, _cmd_eval),
-            "bench": (_bench_parser, _cmd_bench)}
+            "bench": (_bench_parser, _cmd_bench), "sweep": (_sweep_parser, _cmd_sweep)}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,18 @@ import numpy as np
 
 from edge.types import Detection
 
+# Grey-level statistics of FER2013 faces (per-image mean and standard deviation, PublicTest):
+# crops are mapped to them so a dim or washed-out classroom looks like the training data.
+FER_MEAN, FER_STD = 129.0, 54.0
+
+
+def standardize(crop: np.ndarray) -> np.ndarray:
+    """Linear illumination normalisation to FER2013's mean and contrast."""
+    values = crop.astype(np.float32)
+    scale = FER_STD / max(float(values.std()), 1.0)
+    return np.clip((values - values.mean()) * scale + FER_MEAN, 0, 255).astype(np.uint8)
+
+
 def eye_angle(detection: Detection) -> float:
     """Roll in degrees from MediaPipe's eye keypoints (subject's right eye is on the image left)."""
     (rx, ry), (lx, ly) = detection.keypoints[0], detection.keypoints[1]
@@ -22,6 +34,8 @@ def aligned_crop(grey: np.ndarray, detection: Detection, size: int, margin: floa
     matrix = cv2.getRotationMatrix2D((cx, cy), eye_angle(detection), size / side)
     matrix[:, 2] += (size / 2.0 - cx, size / 2.0 - cy)
     crop = cv2.warpAffine(grey, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    if illumination == "standardize":
+        return standardize(crop)
     if illumination == "clahe":
         return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(crop)
     if illumination == "equalize":

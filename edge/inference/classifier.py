@@ -22,6 +22,7 @@ class ModelMetadata:
     labels: tuple[str, ...]
     input_size: int
     temperature: float
+    flip_average: bool  # average the logits of each face and its mirror image (one interpreter call)
     raw: dict
 
     @classmethod
@@ -31,7 +32,8 @@ class ModelMetadata:
             raise FileNotFoundError(f"{path} not found: every model needs its metadata JSON beside it")
         raw = json.loads(path.read_text())
         return cls(labels=tuple(raw["labels"]), input_size=int(raw["input"]["size"]),
-                   temperature=float(raw["calibration"]["temperature"]), raw=raw)
+                   temperature=float(raw["calibration"]["temperature"]),
+                   flip_average=bool(raw.get("inference", {}).get("flip_average", False)), raw=raw)
 
 
 class ExpressionClassifier:
@@ -80,6 +82,13 @@ class ExpressionClassifier:
         """(N, S, S, 1) uint8 model input → (N, C) float32 logits, in one interpreter call."""
         if len(pixels) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
+        if self.metadata.flip_average:
+            count = len(pixels)
+            both = self._invoke(np.concatenate([pixels, pixels[:, :, ::-1]]))
+            return (both[:count] + both[count:]) / 2.0
+        return self._invoke(pixels)
+
+    def _invoke(self, pixels: np.ndarray) -> np.ndarray:
         self._resize(len(pixels))
         if self._input["dtype"] == np.uint8:
             scale, zero_point = self._input["quantization"]

@@ -33,6 +33,8 @@ def _metadata(recipe: Recipe, shared: Path, temperature: float, calibration: dic
                   "normalisation": "x / 127.5 - 1, inside the graph",
                   "resize": "whole crop to a square: INTER_AREA when shrinking, INTER_LINEAR when enlarging"},
         "output": "logits; probabilities = softmax(logits / temperature)",
+        "inference": {"flip_average": True,
+                      "note": "logits of each face and its mirror image are averaged, in one interpreter call"},
         "calibration": {"temperature": temperature, "fitted_on": "FER2013 PublicTest", **calibration},
         "architecture": f"MobileNetV2 alpha={recipe.alpha:g}, {recipe.input_size}x{recipe.input_size}x1",
         "training_data": {"fer2013.npz": sha256_of(fer2013_path(shared)),

@@ -76,6 +76,9 @@ def _eval_parser(sub) -> None:
     parser.add_argument("--reference", type=Path, help="FP32 parent .tflite, for the INT8-vs-FP32 rows")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "eval", help="report folder")
     parser.add_argument("--latency-seconds", type=float, default=2.0)
+    parser.add_argument("--card", type=Path, help="also write the model card (e.g. docs/model-card.md)")
+    parser.add_argument("--training-log", type=Path, default=REPO_ROOT / "runs" / "expression" / "log.jsonl",
+                        help="per-epoch log for the card's training curve")
 
 
 def _cmd_eval(args) -> int:
@@ -83,6 +86,13 @@ def _cmd_eval(args) -> int:
 
     result = evaluate(shared_dir(args.data_dir), args.model, args.reference, args.latency_seconds)
     files = write_report(result, args.out)
+    if args.card:
+        from edge.evaluation.card import write_card
+        from edge.inference.classifier import DEFAULT_MODEL, ModelMetadata
+
+        metadata = ModelMetadata.read(args.model or DEFAULT_MODEL).raw
+        write_card(result, metadata, args.card, args.out / "sweep.json", args.training_log)
+        files["card"] = args.card
     print(json.dumps({k: str(v) for k, v in files.items()}, indent=2))
     return 0
 
@@ -243,9 +253,49 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _dashboard_parser(sub) -> None:
+    parser = sub.add_parser("dashboard", help="the teacher dashboard (Flask app served by waitress)")
+    parser.add_argument("--config", type=Path, help="dashboard YAML (see docs/dashboard.md)")
+    parser.add_argument("action", nargs="?", default="serve", choices=("serve", "create-user"),
+                        help="serve (default) or create-user")
+    parser.add_argument("--username", help="create-user: the new user's name")
+    parser.add_argument("--role", default="admin", choices=("admin", "teacher"), help="create-user: role")
+    parser.add_argument("--password-env", default="LSI_DASHBOARD_PASSWORD",
+                        help="create-user: environment variable with the password (else prompted)")
+
+
+def _cmd_dashboard(args) -> int:
+    from dashboard.config import load_dashboard_config
+
+    cfg = load_dashboard_config(args.config)
+    if args.action == "create-user":
+        import getpass
+        import os
+
+        from dashboard.auth import create_user
+        from dashboard.models import open_database
+
+        if not args.username:
+            raise ValueError("create-user needs --username")
+        password = os.environ.get(args.password_env) or getpass.getpass(f"password for {args.username}: ")
+        _, sessions = open_database(cfg.database_url)
+        create_user(sessions, args.username, password, args.role)
+        print(f"created {args.role} {args.username}")
+        return 0
+    from waitress import serve
+
+    from dashboard import create_app
+
+    app = create_app(cfg)
+    log.info("dashboard on http://%s:%d (feed: %s:%d)", cfg.host, cfg.port, cfg.mqtt_host, cfg.mqtt_port)
+    serve(app, host=cfg.host, port=cfg.port, threads=16, channel_timeout=120)
+    return 0
+
+
 COMMANDS = {"run": (_run_parser, _cmd_run), "up": (_up_parser, _cmd_up),
             "train": (_train_parser, _cmd_train), "eval": (_eval_parser, _cmd_eval),
-            "bench": (_bench_parser, _cmd_bench), "sweep": (_sweep_parser, _cmd_sweep)}
+            "bench": (_bench_parser, _cmd_bench), "sweep": (_sweep_parser, _cmd_sweep),
+            "dashboard": (_dashboard_parser, _cmd_dashboard)}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,18 +22,25 @@ def _clock(epoch: float, span: float) -> str:
     return dt.datetime.fromtimestamp(epoch).strftime("%H:%M" if span >= 600 else "%H:%M:%S")
 
 
+def _svg_open(width: int, height: int, title: str, title_x: int) -> list[str]:
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="{escape(title)}" class="chart">',
+            f'<text x="{title_x}" y="18" class="chart-title">{escape(title)}</text>']
+
+
+def _empty(parts: list[str], width: int, height: int, message: str) -> str:
+    parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="muted">{message}</text></svg>')
+    return "".join(parts)
+
+
 def lsi_timeline(points: list[tuple[float, float | None]], segments: list[dict], width: int = 900,
                  height: int = 300, title: str = "Learning Satisfaction Index (0–100) over time") -> str:
     """points: (window_end epoch, lsi or None for suppressed); segments: {kind, label, start, end}."""
     left, right, top, bottom = 48, 36, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(title)}" class="chart">',
-             f'<text x="{left}" y="18" class="chart-title">{escape(title)}</text>']
+    parts = _svg_open(width, height, title, left)
     if not points:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="muted">'
-                     'no data yet</text></svg>')
-        return "".join(parts)
+        return _empty(parts, width, height, "no data yet")
     t0, t1 = points[0][0], max(points[-1][0], points[0][0] + 60)
     x = lambda t: left + (t - t0) / (t1 - t0) * plot_w  # noqa: E731
     y = lambda v: top + (1 - v / 100.0) * plot_h  # noqa: E731
@@ -70,13 +77,9 @@ def lsi_timeline(points: list[tuple[float, float | None]], segments: list[dict],
 
 def emotion_bars(shares: dict[str, float] | None, width: int = 420, height: int = 230,
                  title: str = "Emotion distribution (% of faces)") -> str:
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(title)}" class="chart">',
-             f'<text x="8" y="18" class="chart-title">{escape(title)}</text>']
+    parts = _svg_open(width, height, title, 8)
     if not shares:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="muted">'
-                     'suppressed or no data (fewer faces than the privacy minimum)</text></svg>')
-        return "".join(parts)
+        return _empty(parts, width, height, "suppressed or no data (fewer faces than the privacy minimum)")
     order = ["happy", "surprise", "neutral", "sad", "fear", "angry", "disgust"]
     names = [n for n in order if n in shares] + [n for n in shares if n not in order]
     row = (height - 34) / len(names)

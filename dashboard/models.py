@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, UniqueConstraint, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from edge.storage.schema import WindowColumns
+
 
 class Base(DeclarativeBase):
     pass
@@ -38,19 +40,9 @@ class SessionRecord(Base):
     ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
-class WindowRecord(Base):
+class WindowRecord(WindowColumns, Base):
     __tablename__ = "windows"
     __table_args__ = (UniqueConstraint("device_id", "seq", name="uq_dash_windows_device_seq"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    device_id: Mapped[str] = mapped_column(String(64), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    session_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
-    window_start: Mapped[float] = mapped_column(Float, index=True)
-    window_end: Mapped[float] = mapped_column(Float)
-    faces: Mapped[float] = mapped_column(Float)
-    lsi: Mapped[float | None] = mapped_column(Float, nullable=True)
-    suppressed: Mapped[bool] = mapped_column()
-    payload: Mapped[dict] = mapped_column(JSON)
 
 
 class SegmentRecord(Base):

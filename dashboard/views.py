@@ -8,8 +8,20 @@ import json
 import queue
 import time
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from sqlalchemy import select
 
 from dashboard import charts

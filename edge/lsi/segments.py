@@ -51,6 +51,10 @@ class _Segment:
     windows: list[WindowAggregate] = field(default_factory=list)
 
 
+def _round2(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 class SegmentTracker:
     def __init__(self):
         self.current: _Segment | None = None
@@ -78,10 +82,9 @@ class SegmentTracker:
         reported = [w for w in segment.windows if not w.suppressed and w.lsi is not None]
         mean, low, high = mean_ci95([w.lsi for w in reported])
         faces = [w.faces for w in segment.windows]
-        rounded = (lambda v: None if v is None else round(v, 2))
         return SegmentSummary(segment.kind, segment.label, segment.start, timestamp, len(segment.windows),
-                              len(reported), rounded(mean), rounded(low), rounded(high),
-                              rounded(sum(faces) / len(faces)) if faces else None)
+                              len(reported), _round2(mean), _round2(low), _round2(high),
+                              _round2(sum(faces) / len(faces)) if faces else None)
 
 
 class AlertMonitor:

@@ -31,9 +31,9 @@ class SegmentRow(Base):
     summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
-class WindowRow(Base):
-    __tablename__ = "windows"
-    __table_args__ = (UniqueConstraint("device_id", "seq", name="uq_windows_device_seq"),)
+class WindowColumns:
+    """A stored window; shared by the appliance's store and the dashboard's database."""
+
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     device_id: Mapped[str] = mapped_column(String(64), index=True)
     seq: Mapped[int] = mapped_column(Integer)
@@ -44,6 +44,11 @@ class WindowRow(Base):
     lsi: Mapped[float | None] = mapped_column(Float, nullable=True)
     suppressed: Mapped[bool] = mapped_column(Boolean)
     payload: Mapped[dict] = mapped_column(JSON)
+
+
+class WindowRow(WindowColumns, Base):
+    __tablename__ = "windows"
+    __table_args__ = (UniqueConstraint("device_id", "seq", name="uq_windows_device_seq"),)
 
 
 class AlertRow(Base):

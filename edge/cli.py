@@ -292,10 +292,26 @@ def _cmd_dashboard(args) -> int:
     return 0
 
 
+def _doctor_parser(sub) -> None:
+    parser = sub.add_parser("doctor", help="check the installation, model, camera, database and broker")
+    parser.add_argument("--config", type=Path, help="YAML configuration (default: config/default.yaml)")
+    parser.add_argument("--source", help="source to test (default: the configured one)")
+
+
+def _cmd_doctor(args) -> int:
+    from edge.doctor import run_checks
+
+    checks = run_checks(_load_config(args))
+    for check in checks:
+        mark = "ok  " if check.ok else ("FAIL" if check.critical else "warn")
+        print(f"[{mark}] {check.name}: {check.detail}")
+    return 0 if all(c.ok or not c.critical for c in checks) else 1
+
+
 COMMANDS = {"run": (_run_parser, _cmd_run), "up": (_up_parser, _cmd_up),
             "train": (_train_parser, _cmd_train), "eval": (_eval_parser, _cmd_eval),
             "bench": (_bench_parser, _cmd_bench), "sweep": (_sweep_parser, _cmd_sweep),
-            "dashboard": (_dashboard_parser, _cmd_dashboard)}
+            "dashboard": (_dashboard_parser, _cmd_dashboard), "doctor": (_doctor_parser, _cmd_doctor)}
 
 
 def build_parser() -> argparse.ArgumentParser:

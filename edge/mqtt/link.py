@@ -58,6 +58,8 @@ class MqttLink:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
+        self.client.on_connect_fail = self._on_connect_fail
+        self.connect_failures = 0
         self.connected = False
         self.connects = 0
         self.published = 0
@@ -111,6 +113,7 @@ class MqttLink:
             log.warning("MQTT connection refused: %s", reason_code)
             return
         self.connects += 1
+        self.connect_failures = 0
         with self._lock:
             self._inflight.clear()
             self._early.clear()
@@ -123,6 +126,12 @@ class MqttLink:
             for topic, payload in self.discovery():
                 self._publish_volatile(topic, payload, retain=True)
         self._wake.set()
+
+    def _on_connect_fail(self, _client, _userdata) -> None:
+        self.connect_failures += 1
+        if self.connect_failures == 1:  # once: the outage may last hours
+            log.warning("MQTT broker %s:%d unreachable; retrying with backoff, windows wait in the outbox",
+                        self.cfg.host, self.cfg.port)
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         if self.connected and not self._stop.is_set():

@@ -201,6 +201,9 @@ def _bench_parser(sub) -> None:
     parser.add_argument("--tiles-per-frame", type=int, help="override detection.tiles_per_frame")
     parser.add_argument("--detections", action="store_true",
                         help="faces found per frame of --source: whole frame vs tiles of several sizes")
+    parser.add_argument("--illumination", action="store_true",
+                        help="PublicTest accuracy of the shipped model under each illumination normalisation")
+    parser.add_argument("--data-dir", help="shared folder (for --illumination)")
     parser.add_argument("--demo-truth", action="store_true",
                         help="detection recall and id switches on the demo classroom (known ground truth)")
 
@@ -219,6 +222,11 @@ def _cmd_bench(args) -> int:
     if args.tiles_per_frame is not None:
         cfg = cfg.model_copy(update={"detection": cfg.detection.model_copy(
             update={"tiles_per_frame": args.tiles_per_frame})})
+    if args.illumination:
+        from edge.evaluation.illumination import illumination_accuracy
+
+        print(json.dumps(illumination_accuracy(shared_dir(args.data_dir), args.model), indent=2))
+        return 0
     if args.detections:
         from edge.evaluation.demo_truth import detection_counts
 

@@ -17,7 +17,7 @@ def test_train_export_calibrate_evaluate_end_to_end(fer2013, shared, tmp_path):
     code = main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
                  "--output", str(output), "--input-size", "48", "--max-train-images", "320",
                  "--max-val-images", "200", "--batch-size", "32", "--head-epochs", "1",
-                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand"])
+                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand", "--refine-epochs", "0"])
     assert code == 0
     metadata = json.loads(output.with_suffix(".json").read_text())
     assert metadata["input"]["size"] == 48 and len(metadata["labels"]) == 7
@@ -36,7 +36,7 @@ def test_train_export_calibrate_evaluate_end_to_end(fer2013, shared, tmp_path):
     assert main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
                  "--output", str(output), "--input-size", "48", "--max-train-images", "320",
                  "--max-val-images", "200", "--batch-size", "32", "--head-epochs", "1",
-                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand"]) == 0
+                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand", "--refine-epochs", "0"]) == 0
     # A different recipe in the same directory is refused rather than silently mixed.
     assert main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
                  "--output", str(output), "--input-size", "64", "--max-train-images", "320"]) == 2

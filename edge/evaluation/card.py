@@ -69,10 +69,13 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
         "", "Training: FER2013 Training (28,709). Selection and temperature: PublicTest (3,589). "
         "Report: PrivateTest (3,589). FER+ votes are used only for exact rows (see the data README).", "",
         "## Training recipe", "",
-        f"Two stages: head only ({recipe['head_epochs']} epoch, lr {recipe['head_lr']}), then the backbone "
+        f"Head first ({recipe['head_epochs']} epoch, lr {recipe['head_lr']}), then the backbone "
         f"from `{recipe['fine_tune_from']}` up ({recipe['finetune_epochs']} epochs, AdamW, peak lr "
         f"{recipe['finetune_lr']}, {recipe['warmup_epochs']:g}-epoch warm-up, cosine decay, weight decay "
-        f"{recipe['weight_decay']}), batch {recipe['batch_size']}, seed {recipe['seed']}. ImageNet "
+        f"{recipe['weight_decay']}), then a refine stage: a second cosine cycle of "
+        f"{recipe.get('refine_epochs', 0)} epochs from the best weights (peak lr {recipe.get('refine_lr', 0)}); "
+        f"the checkpoint with the best PublicTest accuracy over all stages ships. Batch {recipe['batch_size']}, "
+        f"seed {recipe['seed']}. ImageNet "
         "MobileNetV2 α=1.0 initialisation from `../shared/weights` (first convolution summed over RGB: "
         "identical output for grey input). Targets: (1 − w)·one-hot(FER2013) + w·FER+ vote shares with "
         f"w = {recipe['ferplus_weight']}, label smoothing {recipe['label_smoothing']}; class weights ∝ "

@@ -34,6 +34,8 @@ class Recipe:
     warmup_epochs: float = 1.0
     weight_decay: float = 0.02
     fine_tune_from: str = "block_1_expand"
+    refine_epochs: int = 12  # optional third stage: a second, lower cosine cycle from the best weights
+    refine_lr: float = 3e-4
     label_smoothing: float = 0.1
     ferplus_weight: float = 0.3  # soft target = (1−w)·one-hot(FER2013) + w·FER+ vote shares
     class_weight_power: float = 0.5  # weights ∝ (1/frequency)^power, normalised to mean 1
@@ -42,6 +44,11 @@ class Recipe:
     max_train_images: int | None = None  # smoke tests
     max_val_images: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def extends(self, stored: "Recipe") -> bool:
+        """Same run with only the refine stage added or changed: its finished stages stay valid."""
+        from dataclasses import replace
+        return replace(self, refine_epochs=0, refine_lr=0.0) == replace(stored, refine_epochs=0, refine_lr=0.0)
 
     @classmethod
     def from_dict(cls, values: dict) -> "Recipe":

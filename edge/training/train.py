@@ -127,9 +127,14 @@ def train(recipe: Recipe, shared: Path, run_dir: Path) -> tf.keras.Model:
     recipe_file = run_dir / "recipe.json"
     if recipe_file.exists():
         stored = Recipe.from_dict(json.loads(recipe_file.read_text()))
-        if stored != recipe:
+        if stored != recipe and not recipe.extends(stored):
             raise ValueError(f"{run_dir} holds a run with another recipe; use a new --run-dir "
                              f"or the same options to resume it")
+        if stored != recipe:
+            if (run_dir / "refine.done.weights.h5").exists():
+                raise ValueError(f"{run_dir}: the refine stage already ran with other settings; use a new --run-dir")
+            recipe_file.write_text(json.dumps(asdict(recipe), indent=2))
+            log.info("extending the run in %s with a refine stage of %d epochs", run_dir, recipe.refine_epochs)
         log.info("resuming the run in %s", run_dir)
     else:
         recipe_file.write_text(json.dumps(asdict(recipe), indent=2))
@@ -160,5 +165,12 @@ def train(recipe: Recipe, shared: Path, run_dir: Path) -> tf.keras.Model:
         warmup_target=recipe.finetune_lr, warmup_steps=warmup, alpha=0.01)
     _run_stage(model, "finetune", recipe.finetune_epochs, schedule, recipe, train_data, steps,
                val_x, val_split.labels, run_dir)
+    if recipe.refine_epochs > 0:
+        if not (run_dir / "refine.done.weights.h5").exists():
+            model.load_weights(run_dir / "best.weights.h5")  # restart from the best weights so far
+        refine = tf.keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=recipe.refine_lr, decay_steps=recipe.refine_epochs * steps, alpha=0.01)
+        _run_stage(model, "refine", recipe.refine_epochs, refine, recipe, train_data, steps,
+                   val_x, val_split.labels, run_dir)
     model.load_weights(run_dir / "best.weights.h5")
     return model

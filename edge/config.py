@@ -42,7 +42,7 @@ class DetectionConfig(_Section):
     tile_size: int = Field(360, ge=128, description="side of the square tiles the frame is cut into; "
                                                     "small faces need small tiles")
     tile_overlap: float = Field(0.25, ge=0, lt=0.9, description="overlap of neighbouring tiles, fraction of the tile")
-    tiles_per_frame: int = Field(0, ge=0, description="tiles scanned per processed frame (0: all); "
+    tiles_per_frame: int = Field(4, ge=0, description="tiles scanned per processed frame (0: all); "
                                                       "fewer gives more fps, each tile is then revisited "
                                                       "every ceil(tiles / tiles_per_frame) frames")
     whole_frame_pass: bool = Field(True, description="also scan the whole frame, for faces larger than a tile")

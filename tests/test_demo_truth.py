@@ -11,7 +11,7 @@ from edge.config import Config
 from edge.evaluation.demo_truth import measure_demo
 
 
-@pytest.mark.parametrize("tiles_per_frame", [0, 3])
+@pytest.mark.parametrize("tiles_per_frame", [0, 4])
 def test_demo_recall_and_id_switches(tiles_per_frame):
     cfg = Config()
     cfg = cfg.model_copy(update={"detection": cfg.detection.model_copy(update={"tiles_per_frame": tiles_per_frame})})

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from edge.capture.sources import FrameSource, SourceError, create_source
+from edge.capture.sources import FrameSource, RecordedSource, SourceError, create_source
 from edge.config import SourceConfig
 from edge.types import Frame
 
@@ -80,7 +80,7 @@ class Capture:
 
     # -- recorded sources ----------------------------------------------------------------------
     def _recorded_frames(self) -> Iterator[Frame]:
-        source = self.source
+        source: RecordedSource = self.source  # type: ignore[assignment]  # not live: files, folders, demo
         try:
             source.open()
         except SourceError as error:

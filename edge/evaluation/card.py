@@ -54,6 +54,13 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
         "",
         "Context: the reference design reported 0.39 accuracy / 0.34 macro-F1; published MobileNetV2 "
         "results on FER2013 reach about 0.68, the best single networks 0.73–0.74.", "",
+        "**Gap to the 0.70 target.** The whole training budget was one CPU session on 2 cores (about 75 "
+        "minutes for 49 epochs at 64×64). The fine-tuning curve was still rising when its cosine schedule "
+        "ended; a second cosine cycle (the refine stage) did not beat it. What is expected to close the "
+        "gap, each needing GPU-scale compute rather than new code: a larger input (96–128 px) and 100+ "
+        "epochs, mixup/cutmix, and distilling a larger teacher into this student. The test "
+        "`tests/test_model_accuracy.py::test_shipped_model_reaches_the_target_accuracy` is marked as an "
+        "expected failure until a model reaches 0.70.", "",
         "## Intended use and limits", "",
         "- Input: a face crop from a classroom camera (the pipeline aligns the eyes, crops with a margin "
         "and standardises illumination). Output: calibrated probabilities that the appliance smooths per "
@@ -98,9 +105,21 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
     lines += ["## Width × input-size sweep and FER+ ablation", ""]
     if sweep_file.is_file():
         sweep = json.loads(sweep_file.read_text())
-        lines += ["Short equal-budget runs (`lsi-edge sweep`): they rank configurations, they are not the "
-                  "shipped model. Accuracy is INT8 on PublicTest; latency on this machine.", "",
+        lines += ["Short equal-budget runs (`lsi-edge sweep`: 1 head epoch + 2 fine-tuning epochs each): they "
+                  "rank configurations, they are not the shipped model. Accuracy is INT8 on PublicTest; latency "
+                  "on this machine. ImageNet weights exist here only for α = 1.0, so narrower networks start "
+                  "from random weights and a short budget is far from their converged accuracy.", "",
                   *_sweep_table(sweep), ""]
+        by_label = {r["label"]: r for r in sweep}
+        base = f"a{recipe['alpha']:g}_s{recipe['input_size']}"
+        ablation = by_label.get(f"{base}_no_ferplus")
+        if ablation and base in by_label:
+            delta = (by_label[base]["val_accuracy_int8"] - ablation["val_accuracy_int8"]) * 100
+            lines += [f"**FER+ soft targets** (w = {by_label[base]['ferplus_weight']:g} vs 0, same budget): "
+                      f"{delta:+.1f} points of PublicTest accuracy "
+                      f"({by_label[base]['val_accuracy_int8']:.4f} vs {ablation['val_accuracy_int8']:.4f}), "
+                      f"macro-F1 {by_label[base]['val_macro_f1_int8']:.4f} vs {ablation['val_macro_f1_int8']:.4f}.",
+                      ""]
     else:
         lines += ["Not run yet: `lsi-edge sweep` writes `docs/model-card/sweep.json`.", ""]
     lines += ["## Full evaluation", "", markdown(result).replace("## Evaluation", "### Evaluation"), "",

@@ -70,7 +70,3 @@ class FaceTracker:
             if obj.last_detection is not None and id(obj.last_detection) in fresh:
                 faces.append(TrackedFace(self._ids[obj.id], obj.last_detection.data, confirmed=True))
         return faces
-
-    @property
-    def active_tracks(self) -> int:
-        return len(self._ids)

@@ -37,7 +37,7 @@ def _load_imagenet(backbone: tf.keras.Model, weights_file: Path) -> int:
 
 
 def build_model(input_size: int, alpha: float, dropout: float, shared: Path | None,
-                num_classes: int = 7) -> tf.keras.Model:
+                num_classes: int = 7, bn_momentum: float = 0.999) -> tf.keras.Model:
     """Raw uint8-range grey pixels in (N, S, S, 1), logits out. Normalisation is in the graph."""
     inputs = tf.keras.Input((input_size, input_size, 1), name="pixels")
     scaled = tf.keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="to_unit_range")(inputs)
@@ -50,6 +50,9 @@ def build_model(input_size: int, alpha: float, dropout: float, shared: Path | No
             raise FileNotFoundError(f"{weights_file} not found: ImageNet initialisation needs it "
                                     f"(or pass --no-pretrained)")
         _load_imagenet(backbone, weights_file)
+    for layer in backbone.layers:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.momentum = bn_momentum
     features = backbone(scaled)
     pooled = tf.keras.layers.GlobalAveragePooling2D(name="pool")(features)
     pooled = tf.keras.layers.Dropout(dropout, name="dropout")(pooled)

@@ -40,6 +40,7 @@ class Recipe:
     ferplus_weight: float = 0.3  # soft target = (1−w)·one-hot(FER2013) + w·FER+ vote shares
     class_weight_power: float = 0.5  # weights ∝ (1/frequency)^power, normalised to mean 1
     dropout: float = 0.3
+    bn_momentum: float = 0.999  # Keras' MobileNetV2 default; short runs need ~0.99 for usable moving statistics
     seed: int = 1
     max_train_images: int | None = None  # smoke tests
     max_val_images: int | None = None

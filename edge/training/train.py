@@ -153,7 +153,7 @@ def train(recipe: Recipe, shared: Path, run_dir: Path) -> tf.keras.Model:
              len(train_x), steps, len(val_x), recipe.input_size, recipe.alpha)
 
     model = build_model(recipe.input_size, recipe.alpha, recipe.dropout,
-                        shared if recipe.pretrained else None)
+                        shared if recipe.pretrained else None, bn_momentum=recipe.bn_momentum)
     set_trainable(model, None)
     _run_stage(model, "head", recipe.head_epochs, recipe.head_lr, recipe, train_data, steps,
                val_x, val_split.labels, run_dir)

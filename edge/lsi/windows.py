@@ -101,7 +101,8 @@ class WindowAggregator:
         elif not suppressed:
             suppressed = True
         return WindowAggregate(
-            window_start=acc.start + self.epoch_offset, window_end=acc.start + self.window + self.epoch_offset,
+            window_start=round(acc.start + self.epoch_offset, 3),
+            window_end=round(acc.start + self.window + self.epoch_offset, 3),
             faces=round(faces, 3), faces_min=int(min(counts)), faces_max=int(max(counts)),
             lsi=None if lsi is None else round(lsi, 2), lsi_std=None if lsi_std is None else round(lsi_std, 2),
             emotions=None if emotions is None else {k: round(v, 4) for k, v in emotions.items()},

@@ -3,13 +3,19 @@
 (function () {
   const panel = document.getElementById("panel");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  // One fetch at a time; an update that arrives meanwhile triggers one more fetch afterwards,
+  // so the last update is never lost.
   let pending = false;
+  let again = false;
   async function refresh() {
-    if (pending) return;
+    if (pending) { again = true; return; }
     pending = true;
     try {
-      const response = await fetch(panel.dataset.panelUrl, {credentials: "same-origin"});
-      if (response.ok) panel.innerHTML = await response.text();
+      do {
+        again = false;
+        const response = await fetch(panel.dataset.panelUrl, {credentials: "same-origin"});
+        if (response.ok) panel.innerHTML = await response.text();
+      } while (again);
     } finally { pending = false; }
   }
   const events = new EventSource(panel.dataset.eventsUrl);

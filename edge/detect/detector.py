@@ -82,16 +82,16 @@ class FaceDetector:
         cycle_complete = self._cursor >= len(plan)
         if cycle_complete:
             self._cursor = 0
-        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         found: list[Detection] = []
         for tile in chosen:
-            found.extend(self._detect_tile(rgb, tile))
+            found.extend(self._detect_tile(image, tile))
         kept = [d for d in merge_detections(found, self.cfg.nms_iou)
                 if d.size >= self.cfg.min_face_px and self.mask.allows(d, width, height)]
         return kept, cycle_complete
 
-    def _detect_tile(self, rgb: np.ndarray, tile: Tile) -> list[Detection]:
-        crop = np.ascontiguousarray(rgb[tile.y0:tile.y1, tile.x0:tile.x1])
+    def _detect_tile(self, image: np.ndarray, tile: Tile) -> list[Detection]:
+        # Only the scanned tiles are converted to RGB, not the whole frame.
+        crop = cv2.cvtColor(image[tile.y0:tile.y1, tile.x0:tile.x1], cv2.COLOR_BGR2RGB)
         result = self._detector.process(crop)
         tw, th = tile.x1 - tile.x0, tile.y1 - tile.y0
         detections = []

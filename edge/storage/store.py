@@ -77,20 +77,21 @@ class Store:
 
     def add_segment(self, summary: dict, session_id: str | None) -> dict:
         payload = {"device_id": self.device_id, "session_id": session_id, **summary}
-        with self._lock, self._sessions.begin() as db:
-            db.add(SegmentRow(device_id=self.device_id, session_id=session_id, kind=summary["kind"],
-                              label=summary["label"], start=summary["start"], end=summary["end"],
-                              summary=payload))
-            self._enqueue(db, "segment", payload)
+        self._add(SegmentRow(device_id=self.device_id, session_id=session_id, kind=summary["kind"],
+                             label=summary["label"], start=summary["start"], end=summary["end"], summary=payload),
+                  "segment", payload)
         return payload
 
     def add_alert(self, alert: dict, session_id: str | None) -> dict:
         payload = {"device_id": self.device_id, "session_id": session_id, **alert}
-        with self._lock, self._sessions.begin() as db:
-            db.add(AlertRow(device_id=self.device_id, session_id=session_id, kind=alert["kind"],
-                            timestamp=alert["timestamp"], payload=payload))
-            self._enqueue(db, "alert", payload)
+        self._add(AlertRow(device_id=self.device_id, session_id=session_id, kind=alert["kind"],
+                           timestamp=alert["timestamp"], payload=payload), "alert", payload)
         return payload
+
+    def _add(self, row, topic: str, payload: dict) -> None:
+        with self._lock, self._sessions.begin() as db:
+            db.add(row)
+            self._enqueue(db, topic, payload)
 
     def start_session(self, label: str, started_at: float) -> str:
         session_id = uuid.uuid4().hex

@@ -41,11 +41,14 @@ def _db():
 
 
 def visible_rooms() -> list[Room]:
-    with _db() as db:
-        query = select(Room).order_by(Room.name)
-        if g.user.role != "admin":
-            query = query.where(Room.teacher_id == g.user.id)
-        return list(db.scalars(query))
+    """The user's rooms, queried once per request (the page and the header indicator both need them)."""
+    if "visible_rooms" not in g:
+        with _db() as db:
+            query = select(Room).order_by(Room.name)
+            if g.user.role != "admin":
+                query = query.where(Room.teacher_id == g.user.id)
+            g.visible_rooms = list(db.scalars(query))
+    return g.visible_rooms
 
 
 def room_or_403(device_id: str) -> Room:

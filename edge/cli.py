@@ -109,14 +109,10 @@ def _add_pipeline_options(parser: argparse.ArgumentParser, realtime_default: str
                                           "(lecture, exercise, discussion, quiz, break, custom)")
 
 
-def _load_config(args, source_default: str | None = None):
+def _load_config(args):
     from edge.config import load_config
 
-    overrides: dict = {}
-    if args.source or source_default:
-        overrides["source"] = {"uri": args.source or source_default}
-    cfg = load_config(args.config, overrides)
-    return cfg
+    return load_config(args.config, {"source": {"uri": args.source}} if args.source else None)
 
 
 def _run_appliance(args, cfg, sinks, realtime: bool):

@@ -135,7 +135,7 @@ class Pipeline:
         times = self.stats.stage_seconds
         self.stats.frames += 1
         if self.tracker is None:
-            self.tracker = FaceTracker(self.cfg.tracking, self._updates_per_second(frame))
+            self._start_tracking(frame)
 
         t0 = time.perf_counter()
         if self._scene_cut(frame.image):
@@ -182,12 +182,13 @@ class Pipeline:
         times["smooth_index"] += time.perf_counter() - t5
         return closed
 
-    def _updates_per_second(self, frame: Frame) -> float:
+    def _start_tracking(self, frame: Frame) -> None:
+        """On the first frame: plan the tiles for its size, then run the tracker at one update per pass."""
         height, width = frame.image.shape[:2]
         self.frame_size = (width, height)
         self.detection_tiles = len(self.detector.tiles_for(width, height))
         fps = self.capture.frames_per_second if self.capture is not None else self.cfg.processing.fps
-        return fps / self.detector.frames_per_cycle
+        self.tracker = FaceTracker(self.cfg.tracking, fps / self.detector.frames_per_cycle)
 
     def _scene_cut(self, image: np.ndarray) -> bool:
         signature = frame_signature(image)

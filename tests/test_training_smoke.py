@@ -17,10 +17,14 @@ def test_train_export_calibrate_evaluate_end_to_end(fer2013, shared, tmp_path):
     code = main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
                  "--output", str(output), "--input-size", "48", "--max-train-images", "320",
                  "--max-val-images", "200", "--batch-size", "32", "--head-epochs", "1",
-                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand", "--refine-epochs", "0"])
+                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand",
+                 "--refine-epochs", "1", "--refine-input-size", "56"])
     assert code == 0
     metadata = json.loads(output.with_suffix(".json").read_text())
-    assert metadata["input"]["size"] == 48 and len(metadata["labels"]) == 7
+    # Progressive resizing: stages 1–2 at 48 px, the refine stage (and the shipped model) at 56 px.
+    assert metadata["input"]["size"] == 56 and len(metadata["labels"]) == 7
+    stages = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [(e["stage"], e["input_size"]) for e in stages] == [("head", 48), ("finetune", 48), ("refine", 56)]
     assert metadata["calibration"]["temperature"] > 0
     assert "accuracy" in metadata["metrics"] and "fp32_accuracy" in metadata["metrics"]
     assert output.stat().st_size < 4_000_000
@@ -32,11 +36,12 @@ def test_train_export_calibrate_evaluate_end_to_end(fer2013, shared, tmp_path):
     assert probabilities.shape == (2, 7) and probabilities.dtype == np.float32
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
-    # Same run directory, same recipe: resumes (both stages already complete) instead of retraining.
+    # Same run directory, same recipe: resumes (every stage already complete) instead of retraining.
     assert main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
                  "--output", str(output), "--input-size", "48", "--max-train-images", "320",
                  "--max-val-images", "200", "--batch-size", "32", "--head-epochs", "1",
-                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand", "--refine-epochs", "0"]) == 0
+                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand",
+                 "--refine-epochs", "1", "--refine-input-size", "56"]) == 0
     # A different recipe in the same directory is refused rather than silently mixed.
     assert main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
                  "--output", str(output), "--input-size", "64", "--max-train-images", "320"]) == 2

@@ -28,14 +28,18 @@ class Recipe:
     pretrained: bool = True
     batch_size: int = 64
     head_epochs: int = 1
-    finetune_epochs: int = 36
+    finetune_epochs: int = 30
     head_lr: float = 2e-3
     finetune_lr: float = 1e-3
     warmup_epochs: float = 1.0
     weight_decay: float = 0.02
     fine_tune_from: str = "block_1_expand"
-    refine_epochs: int = 12  # optional third stage: a second, lower cosine cycle from the best weights
-    refine_lr: float = 3e-4
+    refine_epochs: int = 10  # third stage: a second cosine cycle from the best weights
+    refine_lr: float = 4e-4
+    # Progressive resizing: the refine stage may train at a larger input than the first two
+    # (the network is fully convolutional, so the weights carry over); the shipped model
+    # then takes this size. Most of the epochs run at the cheaper size.
+    refine_input_size: int | None = 96
     label_smoothing: float = 0.1
     ferplus_weight: float = 0.3  # soft target = (1−w)·one-hot(FER2013) + w·FER+ vote shares
     class_weight_power: float = 0.5  # weights ∝ (1/frequency)^power, normalised to mean 1
@@ -49,7 +53,16 @@ class Recipe:
     def extends(self, stored: "Recipe") -> bool:
         """Same run with only the refine stage added or changed: its finished stages stay valid."""
         from dataclasses import replace
-        return replace(self, refine_epochs=0, refine_lr=0.0) == replace(stored, refine_epochs=0, refine_lr=0.0)
+        def first_stages(recipe: Recipe) -> Recipe:
+            return replace(recipe, refine_epochs=0, refine_lr=0.0, refine_input_size=None)
+        return first_stages(self) == first_stages(stored)
+
+    @property
+    def final_input_size(self) -> int:
+        """The input size of the model that comes out of the run."""
+        if self.refine_epochs > 0 and self.refine_input_size:
+            return self.refine_input_size
+        return self.input_size
 
     @classmethod
     def from_dict(cls, values: dict) -> "Recipe":

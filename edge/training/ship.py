@@ -28,7 +28,7 @@ def _metadata(recipe: Recipe, shared: Path, temperature: float, calibration: dic
         "format": "tflite",
         "quantization": "full-integer INT8: uint8 input, int8 logits output",
         "labels": list(FER2013_LABELS),
-        "input": {"size": recipe.input_size, "channels": 1, "colour": "grayscale", "dtype": "uint8",
+        "input": {"size": recipe.final_input_size, "channels": 1, "colour": "grayscale", "dtype": "uint8",
                   "range": "raw pixel values 0-255",
                   "normalisation": "x / 127.5 - 1, inside the graph",
                   "resize": "whole crop to a square: INTER_AREA when shrinking, INTER_LINEAR when enlarging"},
@@ -36,7 +36,7 @@ def _metadata(recipe: Recipe, shared: Path, temperature: float, calibration: dic
         "inference": {"flip_average": True,
                       "note": "logits of each face and its mirror image are averaged, in one interpreter call"},
         "calibration": {"temperature": temperature, "fitted_on": "FER2013 PublicTest", **calibration},
-        "architecture": f"MobileNetV2 alpha={recipe.alpha:g}, {recipe.input_size}x{recipe.input_size}x1",
+        "architecture": f"MobileNetV2 alpha={recipe.alpha:g}, {recipe.final_input_size}x{recipe.final_input_size}x1",
         "training_data": {"fer2013.npz": sha256_of(fer2013_path(shared)),
                           "ferplus_votes.csv": sha256_of(shared / "data" / "ferplus_votes.csv")},
         "recipe": asdict(recipe),
@@ -49,7 +49,7 @@ def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path) -> tu
     splits = load_fer2013(shared, with_ferplus=False)
     rng = np.random.default_rng(recipe.seed)
     pick = rng.permutation(len(splits["train"].labels))[:REPRESENTATIVE_IMAGES]
-    representative = prepare_batch(splits["train"].images[pick], recipe.input_size)
+    representative = prepare_batch(splits["train"].images[pick], recipe.final_input_size)
     log.info("exporting INT8 (%d representative training images) to %s", len(pick), output)
     export_tflite(model, output, representative)
     fp32 = export_tflite(model, run_dir / "expression_fp32.tflite")

@@ -68,8 +68,8 @@ class _Progress(tf.keras.callbacks.Callback):
         super().__init__()
         self.stage, self.total = stage, total_epochs
         self.val_x, self.val_y = val_x, val_y
-        self.run_dir, self.log_file = run_dir, log_file
-        self.best_file = run_dir / "best.json"
+        self.log_file = log_file
+        self.best_weights, self.best_file = best_files(run_dir, val_x.shape[1])
         self.started = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -84,10 +84,10 @@ class _Progress(tf.keras.callbacks.Callback):
         best = json.loads(self.best_file.read_text()) if self.best_file.exists() else {"val_accuracy": -1}
         improved = val_acc > best["val_accuracy"]
         if improved:
-            self.model.save_weights(self.run_dir / "best.weights.h5")
+            self.model.save_weights(self.best_weights)
             best = {"val_accuracy": val_acc, "val_macro_f1": val_f1, "stage": self.stage, "epoch": epoch + 1}
             self.best_file.write_text(json.dumps(best, indent=2))
-        record = {"stage": self.stage, "epoch": epoch + 1, "epochs": self.total, "seconds": round(elapsed, 1),
+        record = {"stage": self.stage, "input_size": int(self.val_x.shape[1]), "epoch": epoch + 1, "epochs": self.total, "seconds": round(elapsed, 1),
                   "loss": round(float(logs.get("loss", float("nan"))), 4),
                   "val_accuracy": round(val_acc, 4), "val_macro_f1": round(val_f1, 4), "best": improved}
         with open(self.log_file, "a") as handle:
@@ -96,6 +96,12 @@ class _Progress(tf.keras.callbacks.Callback):
         log.info("[%s] epoch %d/%d  %.0fs  loss %.4f  val acc %.4f  macro-F1 %.4f%s  ETA %.1f min",
                  self.stage, epoch + 1, self.total, elapsed, record["loss"], val_acc, val_f1,
                  "  (best)" if improved else "", eta_min)
+
+
+def best_files(run_dir: Path, input_size: int) -> tuple[Path, Path]:
+    """Best PublicTest weights and their record, kept per input size (a resized stage competes
+    only with itself: its model is the one that ships)."""
+    return run_dir / f"best_s{input_size}.weights.h5", run_dir / f"best_s{input_size}.json"
 
 
 def _loss(recipe: Recipe):
@@ -143,15 +149,17 @@ def train(recipe: Recipe, shared: Path, run_dir: Path) -> tf.keras.Model:
     splits = load_fer2013(shared, with_ferplus=recipe.ferplus_weight > 0)
     train_split = _subset(splits["train"], recipe.max_train_images, recipe.seed)
     val_split = _subset(splits["val"], recipe.max_val_images, recipe.seed)
-    train_x = prepare_batch(train_split.images, recipe.input_size)
-    val_x = prepare_batch(val_split.images, recipe.input_size)
     targets = soft_targets(train_split, recipe.ferplus_weight)
     sample_weights = class_weights(train_split.labels, recipe.class_weight_power)[train_split.labels]
-    train_data = _train_dataset(train_x, targets, sample_weights, recipe)
-    steps = max(1, len(train_x) // recipe.batch_size)
-    log.info("training on %d images (%d steps/epoch), validating on %d; input %d, alpha %g",
-             len(train_x), steps, len(val_x), recipe.input_size, recipe.alpha)
+    steps = max(1, len(train_split.labels) // recipe.batch_size)
 
+    def data_at(size: int):
+        train_x = prepare_batch(train_split.images, size)
+        log.info("training on %d images (%d steps/epoch), validating on %d; input %d, alpha %g",
+                 len(train_x), steps, len(val_split.labels), size, recipe.alpha)
+        return _train_dataset(train_x, targets, sample_weights, recipe), prepare_batch(val_split.images, size)
+
+    train_data, val_x = data_at(recipe.input_size)
     model = build_model(recipe.input_size, recipe.alpha, recipe.dropout,
                         shared if recipe.pretrained else None, bn_momentum=recipe.bn_momentum)
     set_trainable(model, None)
@@ -167,10 +175,20 @@ def train(recipe: Recipe, shared: Path, run_dir: Path) -> tf.keras.Model:
                val_x, val_split.labels, run_dir)
     if recipe.refine_epochs > 0:
         if not (run_dir / "refine.done.weights.h5").exists():
-            model.load_weights(run_dir / "best.weights.h5")  # restart from the best weights so far
+            model.load_weights(best_files(run_dir, recipe.input_size)[0])  # restart from the best so far
+        if recipe.final_input_size != recipe.input_size:
+            # Progressive resizing: same weights, larger input; fresh data at that size.
+            weights = model.get_weights()
+            model = build_model(recipe.final_input_size, recipe.alpha, recipe.dropout, None,
+                                bn_momentum=recipe.bn_momentum)
+            set_trainable(model, recipe.fine_tune_from)
+            model.set_weights(weights)
+            train_data, val_x = data_at(recipe.final_input_size)
+        refine_steps = recipe.refine_epochs * steps
         refine = tf.keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=recipe.refine_lr, decay_steps=recipe.refine_epochs * steps, alpha=0.01)
+            initial_learning_rate=recipe.refine_lr / 10, decay_steps=refine_steps - steps // 2,
+            warmup_target=recipe.refine_lr, warmup_steps=steps // 2, alpha=0.01)
         _run_stage(model, "refine", recipe.refine_epochs, refine, recipe, train_data, steps,
                    val_x, val_split.labels, run_dir)
-    model.load_weights(run_dir / "best.weights.h5")
+    model.load_weights(best_files(run_dir, recipe.final_input_size)[0])
     return model

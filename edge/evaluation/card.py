@@ -106,8 +106,11 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
         "batch, in TensorFlow): mirror, rotation ±12°, shift ±8 %, zoom ±10 %, gamma, brightness, "
         "contrast, blur, Gaussian noise, occlusion rectangles (hands, masks). INT8: full-integer "
         "post-training quantisation with 400 representative training images; uint8 pixels in, int8 "
-        "logits out; normalisation inside the graph. Inference averages each face with its mirror "
-        "image (one interpreter call of 2N); the temperature is fitted on those logits.", "",
+        "logits out; normalisation inside the graph. " + (
+            "Inference averages each face with its mirror image (one interpreter call of 2N); the "
+            "temperature is fitted on those logits." if metadata["inference"].get("flip_average") else
+            "Inference takes one view per face (`lsi-edge train --flip-average` ships mirror-image "
+            "averaging instead: more accuracy for twice the per-face latency)."), "",
         "```json", json.dumps(recipe, indent=2), "```", "",
     ]
     if training_log is not None and training_log.is_file():

@@ -23,7 +23,7 @@ log = logging.getLogger("lsi_edge.train")
 REPRESENTATIVE_IMAGES = 400
 
 
-def _metadata(recipe: Recipe, shared: Path, temperature: float, calibration: dict) -> dict:
+def _metadata(recipe: Recipe, shared: Path, flip_average: bool, temperature: float, calibration: dict) -> dict:
     return {
         "format": "tflite",
         "quantization": "full-integer INT8: uint8 input, int8 logits output",
@@ -33,8 +33,9 @@ def _metadata(recipe: Recipe, shared: Path, temperature: float, calibration: dic
                   "normalisation": "x / 127.5 - 1, inside the graph",
                   "resize": "whole crop to a square: INTER_AREA when shrinking, INTER_LINEAR when enlarging"},
         "output": "logits; probabilities = softmax(logits / temperature)",
-        "inference": {"flip_average": True,
-                      "note": "logits of each face and its mirror image are averaged, in one interpreter call"},
+        "inference": {"flip_average": flip_average,
+                      "note": ("logits of each face and its mirror image are averaged, in one interpreter call"
+                               if flip_average else "one view per face")},
         "calibration": {"temperature": temperature, "fitted_on": "FER2013 PublicTest", **calibration},
         "architecture": f"MobileNetV2 alpha={recipe.alpha:g}, {recipe.final_input_size}x{recipe.final_input_size}x1",
         "training_data": {"fer2013.npz": sha256_of(fer2013_path(shared)),
@@ -44,8 +45,13 @@ def _metadata(recipe: Recipe, shared: Path, temperature: float, calibration: dic
     }
 
 
-def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path) -> tuple[Path, Path]:
-    """Write output (INT8 .tflite + .json) and run_dir/expression_fp32.tflite; returns both paths."""
+def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path,
+         flip_average: bool = False) -> tuple[Path, Path]:
+    """Write output (INT8 .tflite + .json) and run_dir/expression_fp32.tflite; returns both paths.
+
+    flip_average: the classifier averages each face with its mirror image (a little more
+    accuracy for twice the per-face latency); the temperature is fitted on whichever logits ship.
+    """
     splits = load_fer2013(shared, with_ferplus=False)
     rng = np.random.default_rng(recipe.seed)
     pick = rng.permutation(len(splits["train"].labels))[:REPRESENTATIVE_IMAGES]
@@ -55,7 +61,7 @@ def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path) -> tu
     fp32 = export_tflite(model, run_dir / "expression_fp32.tflite")
 
     metadata_path = output.with_suffix(".json")
-    metadata_path.write_text(json.dumps(_metadata(recipe, shared, 1.0, {}), indent=2))
+    metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, 1.0, {}), indent=2))
     classifier = ExpressionClassifier(output, ModelMetadata.read(output), threads=2)
     val = splits["val"]
     val_logits = batched_logits(classifier, val.images)
@@ -68,7 +74,7 @@ def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path) -> tu
     }
     log.info("temperature %.3f: PublicTest ECE %.4f -> %.4f", temperature,
              calibration["val_ece_before"], calibration["val_ece_after"])
-    metadata_path.write_text(json.dumps(_metadata(recipe, shared, temperature, calibration), indent=2))
+    metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, temperature, calibration), indent=2))
     return output, fp32
 
 

@@ -87,7 +87,8 @@ class _Progress(tf.keras.callbacks.Callback):
             self.model.save_weights(self.best_weights)
             best = {"val_accuracy": val_acc, "val_macro_f1": val_f1, "stage": self.stage, "epoch": epoch + 1}
             self.best_file.write_text(json.dumps(best, indent=2))
-        record = {"stage": self.stage, "input_size": int(self.val_x.shape[1]), "epoch": epoch + 1, "epochs": self.total, "seconds": round(elapsed, 1),
+        record = {"stage": self.stage, "input_size": int(self.val_x.shape[1]), "epoch": epoch + 1,
+                  "epochs": self.total, "seconds": round(elapsed, 1),
                   "loss": round(float(logs.get("loss", float("nan"))), 4),
                   "val_accuracy": round(val_acc, 4), "val_macro_f1": round(val_f1, 4), "best": improved}
         with open(self.log_file, "a") as handle:
@@ -102,6 +103,15 @@ def best_files(run_dir: Path, input_size: int) -> tuple[Path, Path]:
     """Best PublicTest weights and their record, kept per input size (a resized stage competes
     only with itself: its model is the one that ships)."""
     return run_dir / f"best_s{input_size}.weights.h5", run_dir / f"best_s{input_size}.json"
+
+
+def _warmup_cosine(peak_lr: float, total_steps: int, warmup_steps: int):
+    """Linear warm-up from peak/10 to the peak, then cosine decay to 1 % of it over the rest."""
+    total_steps = max(1, total_steps)
+    warmup_steps = min(warmup_steps, total_steps - 1)
+    return tf.keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak_lr / 10, decay_steps=total_steps - warmup_steps,
+        warmup_target=peak_lr, warmup_steps=warmup_steps, alpha=0.01)
 
 
 def _loss(recipe: Recipe):
@@ -166,11 +176,7 @@ def train(recipe: Recipe, shared: Path, run_dir: Path) -> tf.keras.Model:
     _run_stage(model, "head", recipe.head_epochs, recipe.head_lr, recipe, train_data, steps,
                val_x, val_split.labels, run_dir)
     set_trainable(model, recipe.fine_tune_from)
-    total_steps = max(1, recipe.finetune_epochs * steps)
-    warmup = min(int(recipe.warmup_epochs * steps), total_steps - 1)
-    schedule = tf.keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=recipe.finetune_lr / 10, decay_steps=total_steps - warmup,
-        warmup_target=recipe.finetune_lr, warmup_steps=warmup, alpha=0.01)
+    schedule = _warmup_cosine(recipe.finetune_lr, recipe.finetune_epochs * steps, int(recipe.warmup_epochs * steps))
     _run_stage(model, "finetune", recipe.finetune_epochs, schedule, recipe, train_data, steps,
                val_x, val_split.labels, run_dir)
     if recipe.refine_epochs > 0:
@@ -184,10 +190,7 @@ def train(recipe: Recipe, shared: Path, run_dir: Path) -> tf.keras.Model:
             set_trainable(model, recipe.fine_tune_from)
             model.set_weights(weights)
             train_data, val_x = data_at(recipe.final_input_size)
-        refine_steps = recipe.refine_epochs * steps
-        refine = tf.keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=recipe.refine_lr / 10, decay_steps=refine_steps - steps // 2,
-            warmup_target=recipe.refine_lr, warmup_steps=steps // 2, alpha=0.01)
+        refine = _warmup_cosine(recipe.refine_lr, recipe.refine_epochs * steps, steps // 2)
         _run_stage(model, "refine", recipe.refine_epochs, refine, recipe, train_data, steps,
                    val_x, val_split.labels, run_dir)
     model.load_weights(best_files(run_dir, recipe.final_input_size)[0])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 
 from flask import Flask, g
 
@@ -18,8 +17,7 @@ def create_app(cfg: DashboardConfig | None = None, start_feed: bool = True) -> F
     app = Flask(__name__)
     engine, sessions = open_database(cfg.database_url)
     hub = EventHub()
-    ingest = Ingest(sessions, hub, cfg.mqtt_host, cfg.mqtt_port, cfg.topic_prefix,
-                    client_id=f"lsi-dashboard-{secrets.token_hex(3)}")
+    ingest = Ingest(sessions, hub, cfg)
     app.config.update(
         SECRET_KEY=secret_key(cfg), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=cfg.secure_cookies, PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),

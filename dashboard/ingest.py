@@ -14,7 +14,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from dashboard.config import DashboardConfig
 from dashboard.models import AlertRecord, Room, SegmentRecord, SessionRecord, WindowRecord
+from edge.mqtt.link import contained, read_password_file
 
 log = logging.getLogger("lsi_dashboard.ingest")
 
@@ -47,17 +49,22 @@ class EventHub:
 
 
 class Ingest:
-    def __init__(self, sessions, hub: EventHub, host: str, port: int, prefix: str, client_id: str):
-        self.sessions, self.hub, self.prefix = sessions, hub, prefix
+    def __init__(self, sessions, hub: EventHub, cfg: DashboardConfig):
+        self.sessions, self.hub, self.prefix = sessions, hub, cfg.topic_prefix
         self._results: dict[str, dict] = {}
         self._waiters: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        # A persistent session under a stable client id: the broker queues the feed while the
+        # dashboard is stopped and delivers it on the next start.
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.mqtt_client_id, clean_session=False)
+        if cfg.mqtt_username:
+            self.client.username_pw_set(cfg.mqtt_username, read_password_file(cfg.mqtt_password_file))
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
-        self.host, self.port = host, port
+        self.host, self.port = cfg.mqtt_host, cfg.mqtt_port
         self.errors = 0
+        self.callback_errors = 0
 
     def start(self) -> None:
         self.client.connect_async(self.host, self.port)
@@ -71,12 +78,14 @@ class Ingest:
     def connected(self) -> bool:
         return self.client.is_connected()
 
+    @contained
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
         if not reason_code.is_failure:
             client.subscribe(f"{self.prefix}/+/+", qos=1)
             client.subscribe(f"{self.prefix}/+/cmd/result", qos=1)
             log.info("dashboard feed connected to %s:%d", self.host, self.port)
 
+    @contained
     def _on_message(self, _client, _userdata, message) -> None:
         parts = message.topic.split("/")
         if len(parts) < 3 or parts[0] != self.prefix:

@@ -6,6 +6,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Integer, String, UniqueConstrain
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from edge.storage.schema import WindowColumns
+from edge.storage.store import create_sqlite_folder
 
 
 class Base(DeclarativeBase):
@@ -69,6 +70,7 @@ class AlertRecord(Base):
 
 def open_database(url: str):
     sqlite = url.startswith("sqlite")
+    create_sqlite_folder(url)
     engine = create_engine(url, connect_args={"check_same_thread": False} if sqlite else {})
     if sqlite:
         @event.listens_for(engine, "connect")

@@ -11,14 +11,16 @@ from pathlib import Path
 
 from edge import __version__
 from edge.capture.sources import SourceError
+from edge.logs import LEVELS, setup_logging
 from edge.paths import MODELS_DIR, REPO_ROOT, shared_dir
 
 log = logging.getLogger("lsi_edge")
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _add_logging_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", choices=LEVELS, default="info",
+                        help="least severe messages logged (default: info; libraries log warnings only)")
+    parser.add_argument("--log-json", action="store_true", help="one JSON object per log line on stderr")
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -106,15 +108,31 @@ def _add_pipeline_options(parser: argparse.ArgumentParser, realtime_default: str
                         help=f"files: pace to the file's frame rate (default: {realtime_default})")
     parser.add_argument("--no-realtime", dest="realtime", action="store_false",
                         help="files: process as fast as possible")
+    parser.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None,
+                        help="files and folders: start again at the end (source.loop)")
+    parser.add_argument("--device-id", help="this appliance's name in the feed (device_id)")
     parser.add_argument("--max-frames", type=int, help="stop after this many processed frames")
     parser.add_argument("--segment", help="start this teaching segment at the beginning "
                                           "(lecture, exercise, discussion, quiz, break, custom)")
 
 
+# Command-line options that override configuration keys: validated by the same schema as the YAML.
+CONFIG_OPTIONS = {"source": ("source", "uri"), "realtime": ("source", "realtime"), "loop": ("source", "loop"),
+                  "device_id": ("device_id",), "tiles_per_frame": ("detection", "tiles_per_frame")}
+
+
 def _load_config(args):
     from edge.config import load_config
 
-    return load_config(args.config, {"source": {"uri": args.source}} if args.source else None)
+    overrides: dict = {}
+    for option, key in CONFIG_OPTIONS.items():
+        value = getattr(args, option, None)
+        if value is not None:
+            section = overrides
+            for part in key[:-1]:
+                section = section.setdefault(part, {})
+            section[key[-1]] = value
+    return load_config(args.config, overrides)
 
 
 def _run_appliance(args, cfg, sinks, realtime: bool):
@@ -157,8 +175,7 @@ def _cmd_run(args) -> int:
     from edge.sinks import JsonLinesSink
 
     cfg = _load_config(args)
-    realtime = args.realtime if args.realtime is not None else (
-        cfg.source.realtime if cfg.source.realtime is not None else not args.print)
+    realtime = cfg.source.realtime if cfg.source.realtime is not None else not args.print
     sinks = [JsonLinesSink()] if args.print else []
     stats = _run_appliance(args, cfg, sinks, realtime)
     log.info("done: %d frames, %d faces classified, %d windows, %d scene cuts, %d frame errors, %.1f s",
@@ -177,9 +194,10 @@ def _cmd_up(args) -> int:
     from edge.sinks import JsonLinesSink
 
     cfg = _load_config(args)
-    if not args.source and cfg.source.uri == "demo":
-        cfg = cfg.model_copy(update={"source": cfg.source.model_copy(update={"loop": True})})
-    realtime = args.realtime if args.realtime is not None else True
+    if args.loop is None and cfg.source.uri == "demo":  # the demo classroom runs until stopped
+        args.loop = True
+        cfg = _load_config(args)
+    realtime = cfg.source.realtime if cfg.source.realtime is not None else True
     with local_broker(cfg.mqtt):
         _run_appliance(args, cfg, [JsonLinesSink()], realtime)
     return 0
@@ -217,9 +235,6 @@ def _cmd_bench(args) -> int:
     from edge.evaluation.bench import bench_pipeline
 
     cfg = _load_config(args)
-    if args.tiles_per_frame is not None:
-        cfg = cfg.model_copy(update={"detection": cfg.detection.model_copy(
-            update={"tiles_per_frame": args.tiles_per_frame})})
     if args.illumination:
         from edge.evaluation.illumination import illumination_accuracy
 
@@ -323,16 +338,17 @@ COMMANDS = {"run": (_run_parser, _cmd_run), "up": (_up_parser, _cmd_up),
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lsi-edge", description="LSI Edge classroom appliance")
     parser.add_argument("--version", action="version", version=f"lsi-edge {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     for add_parser, _ in COMMANDS.values():
         add_parser(sub)
+    for command_parser in sub.choices.values():
+        _add_logging_options(command_parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    setup_logging(args.log_level, args.log_json)
     try:
         return COMMANDS[args.command][1](args)
     except (FileNotFoundError, ValueError, SourceError) as error:

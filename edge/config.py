@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from edge.datasets import FER2013_LABELS
-from edge.paths import REPO_ROOT
+from edge.paths import REPO_ROOT, data_dir
 
 DEFAULT_CONFIG = REPO_ROOT / "config" / "default.yaml"
 
@@ -160,12 +160,18 @@ class MqttConfig(_Section):
 
 
 class StorageConfig(_Section):
-    url: str = Field("sqlite:///lsi-edge.db", description="SQLAlchemy database URL; a relative SQLite path is "
-                                                         "relative to the working directory "
-                                                         "(postgresql+psycopg://user@host/db for PostgreSQL)")
+    url: str = Field(None, validate_default=True,
+                     description="SQLAlchemy database URL (postgresql+psycopg://user@host/db for PostgreSQL); "
+                                 "default: SQLite file lsi-edge.db in the data directory ($LSI_EDGE_DATA_DIR, "
+                                 "else /var/lib/lsi-edge for the service, else ~/.local/share/lsi-edge)")
     retention_days: float = Field(90.0, gt=0, description="rows older than this are deleted")
     outbox_max: int = Field(100_000, ge=10, description="undelivered messages kept for publishing; when full, "
                                                         "the oldest are given up (they stay in the database)")
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _default_in_data_dir(cls, url):
+        return f"sqlite:///{data_dir() / 'lsi-edge.db'}" if url is None else url
 
 
 class Config(_Section):
@@ -180,7 +186,7 @@ class Config(_Section):
     lsi: LsiConfig = LsiConfig()
     alerts: AlertConfig = AlertConfig()
     mqtt: MqttConfig = MqttConfig()
-    storage: StorageConfig = StorageConfig()
+    storage: StorageConfig = Field(default_factory=StorageConfig)  # its default path reads the environment
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -215,8 +221,11 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
         raise ConfigError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
-    for section, values in (overrides or {}).items():
-        data.setdefault(section, {}).update(values)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict):
+            data[key] = {**(data.get(key) or {}), **value}
+        else:
+            data[key] = value
     try:
         return Config.model_validate(data)
     except ValidationError as error:

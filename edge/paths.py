@@ -8,6 +8,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO_ROOT / "models"
 SHARED_ENV_VAR = "LSI_EDGE_SHARED"
+DATA_ENV_VAR = "LSI_EDGE_DATA_DIR"
 
 
 def shared_dir(override: str | os.PathLike | None = None) -> Path:
@@ -18,3 +19,18 @@ def shared_dir(override: str | os.PathLike | None = None) -> Path:
     if env:
         return Path(env).expanduser().resolve()
     return (REPO_ROOT.parent / "shared").resolve()
+
+
+def data_dir() -> Path:
+    """Where state lives (databases, the dashboard's key); never the current directory.
+
+    $LSI_EDGE_DATA_DIR, else the service's state directory ($STATE_DIRECTORY, set by systemd's
+    StateDirectory=: /var/lib/lsi-edge), else $XDG_DATA_HOME/lsi-edge (~/.local/share/lsi-edge).
+    Nothing is created here: whoever writes creates the folder.
+    """
+    for variable in (DATA_ENV_VAR, "STATE_DIRECTORY"):
+        value = os.environ.get(variable)
+        if value:
+            return Path(value.split(":")[0]).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(xdg).expanduser() / "lsi-edge"

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Create .venv in the repository root and install LSI Edge into it (idempotent).
+# Install what the appliance needs: the Mosquitto broker (a Debian package, when root or sudo
+# can install it; otherwise the command is printed), then .venv in the repository root with
+# LSI Edge in it. Idempotent.
 # Usage: scripts/setup.sh [extras]   e.g. scripts/setup.sh train,dev
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
 python="${PYTHON:-python3}"
+
+system=(mosquitto mosquitto-clients)
+# Debian's Python creates virtual environments only with python3-venv (it brings ensurepip).
+"$python" -c "import ensurepip" 2>/dev/null || system+=(python3-venv)
+scripts/system-packages.sh "${system[@]}" || true
 
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv

@@ -75,6 +75,16 @@ def wait_for(condition, seconds: float, what: str = "condition") -> None:
         time.sleep(0.05)
 
 
+def aggregate_payload(device: str, seq: int, lsi: float, start: float) -> str:
+    """A valid …/aggregate message, as an appliance publishes it."""
+    return json.dumps({"device_id": device, "seq": seq, "session_id": None, "window_start": start,
+                       "window_end": start + 5, "faces": 12.0, "faces_min": 11, "faces_max": 13, "lsi": lsi,
+                       "lsi_std": 8.0, "emotions": {"happy": 0.5, "neutral": 0.3, "sad": 0.1, "surprise": 0.05,
+                                                    "angry": 0.03, "fear": 0.02, "disgust": 0.0},
+                       "negative_share": 0.1, "transitions": 2, "change_rate": 0.05, "suppressed": False,
+                       "updates": 40, "segment": None})
+
+
 def validate(name: str, payload: dict) -> None:
     schema = json.loads((SCHEMA_DIR / f"{name}.json").read_text())
     jsonschema.validate(payload, schema)

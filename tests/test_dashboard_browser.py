@@ -1,15 +1,18 @@
 """The dashboard in a real headless Chromium, fed by a real Mosquitto and a real appliance.
 
-Screenshots of every page go to docs/screenshots/ (committed, shown in the README).
+Screenshots of every page go to the test's folder; `scripts/screenshots.sh` points them at
+docs/screenshots/ (committed, shown in the README) through $LSI_EDGE_SCREENSHOTS.
 """
 
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,11 +23,10 @@ from dashboard.models import Room
 from edge.appliance import Appliance
 from edge.capture.capture import Capture
 from edge.config import Config
-from edge.paths import REPO_ROOT
 from tests.mjpeg_server import free_port
-from tests.mqtt_helpers import Broker, Consumer, wait_for
+from tests.mqtt_helpers import Broker, Consumer, aggregate_payload, wait_for
 
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+SCREENSHOTS_ENV = "LSI_EDGE_SCREENSHOTS"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PASSWORD = "correct horse battery"
 
@@ -97,21 +99,18 @@ def _login(browser, url, user):
     return page
 
 
-def _shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def shot(tmp_path):
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name):
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        assert (folder / f"{name}.png").stat().st_size > 10_000  # a rendered page, not a blank one
+    return take
 
 
-def _aggregate(seq, lsi, start):
-    return json.dumps({"device_id": "room-a", "seq": seq, "session_id": None, "window_start": start,
-                       "window_end": start + 5, "faces": 12.0, "faces_min": 11, "faces_max": 13, "lsi": lsi,
-                       "lsi_std": 8.0, "emotions": {"happy": 0.5, "neutral": 0.3, "sad": 0.1, "surprise": 0.05,
-                                                    "angry": 0.03, "fear": 0.02, "disgust": 0.0},
-                       "negative_share": 0.1, "transitions": 2, "change_rate": 0.05, "suppressed": False,
-                       "updates": 40, "segment": None})
-
-
-def test_teacher_workflow_in_a_real_browser(stack):
+def test_teacher_workflow_in_a_real_browser(stack, shot):
     url, browser, feed = stack["url"], stack["browser"], stack["feed"]
     page = _login(browser, url, "alice")
     assert page.locator(".room-card").count() == 2  # alice's two rooms, not bob's
@@ -120,13 +119,13 @@ def test_teacher_workflow_in_a_real_browser(stack):
     page.goto(f"{url}/rooms/room-a")
     start = time.time() - 60
     for seq, lsi in enumerate([52.0, 58.0, 63.0], start=1):
-        feed.publish("lsi/room-a/aggregate", _aggregate(seq, lsi, start + 5 * seq))
+        feed.publish("lsi/room-a/aggregate", aggregate_payload("room-a", seq, lsi, start + 5 * seq))
     expect(page.locator(".huge-lsi")).to_have_text(re.compile(r"^63"), timeout=15000)
     assert page.locator("svg polyline.lsi-line").count() == 1
-    feed.publish("lsi/room-a/aggregate", _aggregate(4, 71.0, start + 20))
+    feed.publish("lsi/room-a/aggregate", aggregate_payload("room-a", 4, 71.0, start + 20))
     expect(page.locator(".huge-lsi")).to_have_text(re.compile(r"^71"), timeout=15000)
     assert "4 windows" in page.locator("#panel").inner_text()
-    _shot(page, "live-room")
+    shot(page, "live-room")
 
     # Commands to the real appliance: sent over MQTT, answered by the device, shown on the page.
     page.goto(f"{url}/rooms/room-b")
@@ -145,17 +144,17 @@ def test_teacher_workflow_in_a_real_browser(stack):
     appliance = stack["appliance"]
     wait_for(lambda: len(appliance.store.windows(appliance.session_id)) >= 2, 40, "recorded windows")
     page.wait_for_timeout(1500)
-    _shot(page, "live-room-recording")
+    shot(page, "live-room-recording")
 
     page.goto(f"{url}/")
-    _shot(page, "rooms")
+    shot(page, "rooms")
     page.goto(f"{url}/sessions")
     assert "Maths 8C" in page.content()
-    _shot(page, "sessions")
+    shot(page, "sessions")
     page.click("text=Review")
     page.wait_for_selector("svg.chart")
     assert "exercise" in page.content()
-    _shot(page, "session-review")
+    shot(page, "session-review")
 
     # CSV download of the session's windows, checked row by row against the device's own store.
     with page.expect_download() as download_info:
@@ -172,7 +171,7 @@ def test_teacher_workflow_in_a_real_browser(stack):
 
     page.goto(f"{url}/health")
     assert "room-b" in page.content() or "Room B" in page.content()
-    _shot(page, "health")
+    shot(page, "health")
 
     # Another teacher's room is forbidden.
     bob = _login(browser, url, "bob")
@@ -182,8 +181,8 @@ def test_teacher_workflow_in_a_real_browser(stack):
 
     admin = _login(browser, url, "head")
     admin.goto(f"{url}/admin")
-    _shot(admin, "admin")
+    shot(admin, "admin")
     admin.goto(f"{url}/login")
     anonymous = browser.new_page(viewport={"width": 1280, "height": 700})
     anonymous.goto(f"{url}/login")
-    _shot(anonymous, "login")
+    shot(anonymous, "login")

@@ -1,7 +1,6 @@
 """The MQTT feed against a real Mosquitto: topics, schemas, outages, crashes, hostile commands."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,9 +13,10 @@ import yaml
 from edge.appliance import Appliance
 from edge.capture.capture import Capture
 from edge.config import Config
-from edge.paths import REPO_ROOT
+from edge.mqtt.link import MqttLink
 from edge.storage.store import Store
 from tests.mqtt_helpers import Broker, Consumer, validate, wait_for
+from tests.test_run_cli import hermetic_env
 
 DEVICE = "room-101"
 
@@ -112,10 +112,10 @@ def test_broker_down_for_30_s_loses_no_window(tmp_path, broker):
     assert stored.outbox_depth() == 0
 
 
-def _run_subprocess(config_path, *extra):
+def _run_subprocess(tmp_path, config_path, *extra):
     return subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "--config", str(config_path), *extra],
-                            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=hermetic_env(tmp_path, PYTHONUNBUFFERED="1"))
 
 
 def test_sigkill_then_restart_delivers_every_stored_window(tmp_path, broker):
@@ -123,7 +123,7 @@ def test_sigkill_then_restart_delivers_every_stored_window(tmp_path, broker):
     config_path = tmp_path / "edge.yaml"
     config_path.write_text(yaml.safe_dump(json.loads(cfg.model_dump_json())))
     broker.stop()  # windows can only pile up in the outbox
-    daemon = _run_subprocess(config_path, "--no-realtime")
+    daemon = _run_subprocess(tmp_path, config_path, "--no-realtime")
     store = Store(cfg.storage.url, DEVICE)
     wait_for(lambda: len(store.windows()) >= 5, 120, "stored windows")
     daemon.send_signal(signal.SIGKILL)
@@ -134,7 +134,7 @@ def test_sigkill_then_restart_delivers_every_stored_window(tmp_path, broker):
     broker.start()
     consumer = Consumer(broker.port, client_id="crash-consumer")
     wait_for(lambda: consumer.client.is_connected(), 10, "consumer")
-    restarted = _run_subprocess(config_path, "--realtime")
+    restarted = _run_subprocess(tmp_path, config_path, "--realtime")
     try:
         wait_for(lambda: {a["seq"] for a in consumer.payloads("aggregate")} >= set(stored), 60, "replay")
     finally:
@@ -193,3 +193,52 @@ def test_commands_need_the_token_when_one_is_set(tmp_path, broker, monkeypatch):
     assert not appliance.handle_command("session/start", b'{"label": "a"}')["ok"]
     assert "unauthorised" in appliance.handle_command("session/start", b'{"token": "nope"}')["error"]
     assert appliance.handle_command("session/start", b'{"token": "s3cret", "label": "a"}')["ok"]
+
+
+def test_a_deeply_nested_command_does_not_silence_the_box(tmp_path, broker):
+    """2 KB of nested JSON overflowed the parser's recursion in paho's network thread: the daemon
+    kept storing but answered and published nothing more. It must be answered like any bad command."""
+    consumer = Consumer(broker.port, client_id="nested-consumer")
+    wait_for(lambda: consumer.client.is_connected(), 10, "consumer")
+    cfg = _config(tmp_path, broker.port, "demo:640x360:6:600")
+    appliance = Appliance(cfg)
+    thread = _start(appliance, cfg, realtime=True)
+    wait_for(lambda: appliance.link.connected, 10, "appliance connection")
+    base = f"lsi/{DEVICE}/cmd"
+    for nested in (b"[" * 1024 + b"]" * 1024, b'{"request_id": "x", "label": ' + b"[" * 1500 + b"]" * 1500 + b"}"):
+        consumer.publish(f"{base}/session/start", nested)
+    wait_for(lambda: len(consumer.payloads("cmd/result")) == 2, 10, "answers to the nested commands")
+    assert not any(r["ok"] for r in consumer.payloads("cmd/result"))
+    windows = len(consumer.payloads("aggregate"))
+    consumer.publish(f"{base}/session/start", json.dumps({"label": "after", "request_id": "next"}))
+    wait_for(lambda: any(r["request_id"] == "next" and r["ok"] for r in consumer.payloads("cmd/result")), 10,
+             "the next valid command answered")
+    wait_for(lambda: len(consumer.payloads("aggregate")) >= windows + 2, 30, "windows still published")
+    appliance.stop()
+    thread.join(timeout=30)
+    consumer.close()
+
+
+def test_an_exception_in_a_network_thread_callback_is_contained(tmp_path, broker):
+    """Whatever a callback meets, paho's network thread survives it: later commands are answered."""
+    consumer = Consumer(broker.port, client_id="faulty-handler-consumer", topic=f"lsi/{DEVICE}/cmd/result")
+    wait_for(lambda: consumer.client.is_connected(), 10, "consumer")
+    cfg = _config(tmp_path, broker.port, "demo")
+    store = Store(cfg.storage.url, DEVICE)
+
+    def handler(name: str, payload: bytes) -> dict:
+        if payload == b"boom":
+            raise RuntimeError("a handler bug")
+        return {"command": name, "request_id": None, "ok": True, "detail": "fine", "timestamp": time.time()}
+
+    link = MqttLink(cfg.mqtt, DEVICE, store, handler)
+    link.start()
+    try:
+        wait_for(lambda: link.connected, 10, "link connection")
+        consumer.publish(f"lsi/{DEVICE}/cmd/session/stop", b"boom")
+        consumer.publish(f"lsi/{DEVICE}/cmd/session/stop", b"{}")
+        wait_for(lambda: consumer.payloads("cmd/result"), 10, "the answer after the failure")
+        assert link.callback_errors == 1 and link.client.is_connected()
+    finally:
+        link.stop()
+        consumer.close()

@@ -53,6 +53,8 @@ def parse_command(name: str, payload: bytes, required_token: str | None) -> _Com
         data = json.loads(payload.decode("utf-8")) if payload.strip() else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CommandError(f"payload is not JSON: {str(error)[:80]}") from None
+    except RecursionError:
+        raise CommandError("payload is nested too deeply") from None
     if not isinstance(data, dict):
         raise CommandError("payload must be a JSON object")
     try:
@@ -70,7 +72,7 @@ def request_id_of(payload: bytes) -> str | None:
     """Best-effort request id of a payload that failed validation, so the answer can be matched."""
     try:
         data = json.loads(payload[:MAX_PAYLOAD_BYTES].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return None
     value = data.get("request_id") if isinstance(data, dict) else None
     return value if isinstance(value, str) and len(value) <= 64 else None

@@ -8,12 +8,14 @@ whose PUBACK was lost may arrive twice; consumers de-duplicate by `seq`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import ssl
 import threading
 import time
+from pathlib import Path
 from typing import Callable
 
 import paho.mqtt.client as mqtt
@@ -28,13 +30,33 @@ log = logging.getLogger("lsi_edge.mqtt")
 CommandHandler = Callable[[str, bytes], dict]
 
 
+def read_password_file(path: Path | None) -> str | None:
+    """First line of a password file (e.g. a systemd credential); None without a file."""
+    if path is None:
+        return None
+    try:
+        return path.read_text().splitlines()[0].strip()
+    except (OSError, IndexError) as error:
+        raise ValueError(f"password file {path}: cannot read a password ({error})") from error
+
+
 def read_password(cfg: MqttConfig) -> str | None:
     if cfg.password_file is not None:
-        try:
-            return cfg.password_file.read_text().splitlines()[0].strip()
-        except (OSError, IndexError) as error:
-            raise ValueError(f"mqtt.password_file {cfg.password_file}: cannot read a password ({error})") from error
+        return read_password_file(cfg.password_file)
     return os.environ.get(cfg.password_env) or None
+
+
+def contained(callback):
+    """For callbacks that run in paho's network thread: an exception escaping one ends that thread,
+    and with it every answer, publication and reconnect. Log it (rate-limited), count it, carry on."""
+    @functools.wraps(callback)
+    def run_contained(self, *args):
+        try:
+            return callback(self, *args)
+        except Exception:
+            self.callback_errors += 1
+            log.exception("MQTT callback %s failed; the connection carries on", callback.__name__)
+    return run_contained
 
 
 class MqttLink:
@@ -60,6 +82,7 @@ class MqttLink:
         self.client.on_message = self._on_message
         self.client.on_connect_fail = self._on_connect_fail
         self.connect_failures = 0
+        self.callback_errors = 0
         self.connected = False
         self.connects = 0
         self.published = 0
@@ -108,6 +131,7 @@ class MqttLink:
         self._wake.set()
 
     # -- callbacks (paho's network thread) -----------------------------------------------------
+    @contained
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
             log.warning("MQTT connection refused: %s", reason_code)
@@ -127,12 +151,14 @@ class MqttLink:
                 self._publish_volatile(topic, payload, retain=True)
         self._wake.set()
 
+    @contained
     def _on_connect_fail(self, _client, _userdata) -> None:
         self.connect_failures += 1
         if self.connect_failures == 1:  # once: the outage may last hours
             log.warning("MQTT broker %s:%d unreachable; retrying with backoff, windows wait in the outbox",
                         self.cfg.host, self.cfg.port)
 
+    @contained
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         if self.connected and not self._stop.is_set():
             log.warning("MQTT disconnected (%s); reconnecting with backoff, the outbox keeps every message",
@@ -143,6 +169,7 @@ class MqttLink:
             self._volatile.clear()
             self._early.clear()
 
+    @contained
     def _on_publish(self, _client, _userdata, mid, _reason_code, _properties) -> None:
         # Runs inside paho's outgoing-message lock: never call into the client from here.
         with self._lock:
@@ -157,6 +184,7 @@ class MqttLink:
             self.published += 1
             self._wake.set()
 
+    @contained
     def _on_message(self, client, _userdata, message) -> None:
         if message.topic == self.topics.command_result:
             return

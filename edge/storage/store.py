@@ -13,7 +13,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy import create_engine, delete, event, func, make_url, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +39,21 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def create_sqlite_folder(url: str) -> None:
+    """The data directory may not exist yet on a fresh box."""
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -51,6 +66,7 @@ class Store:
     def __init__(self, url: str, device_id: str, outbox_max: int = 100_000):
         self.device_id, self.outbox_max = device_id, outbox_max
         sqlite = url.startswith("sqlite")
+        create_sqlite_folder(url)
         self.engine = create_engine(url, connect_args={"check_same_thread": False} if sqlite else {},
                                     pool_pre_ping=not sqlite)
         if sqlite:

@@ -72,9 +72,35 @@ def _cmd_train(args) -> int:
                       "ece_calibrated": result["ece_calibrated"]}, indent=2))
     return 0
 
+    scenes = parser.add_argument_group("scripted classrooms (instead of the model report)")
+    scenes.add_argument("--scenario", help="NAME, comma-separated names or 'all' (see edge/scenes/scenarios/): run "
+                                           "the pipeline on scripted scenes with known truth and write "
+                                           "docs/evaluation.md (or --page)")
+    scenes.add_argument("--config", type=Path, help="--scenario: YAML configuration (default: config/default.yaml)")
+    scenes.add_argument("--page", type=Path, default=REPO_ROOT / "docs" / "evaluation.md",
+                        help="--scenario: the Markdown page; figures and JSON go to the folder of the same name")
+    scenes.add_argument("--scene-cache", type=Path, help="--scenario: rendered scenes (default: "
+                                                         "$LSI_EDGE_SCENE_CACHE, else ~/.cache/lsi-edge/scenes)")
+    scenes.add_argument("--no-ablations", action="store_true", help="--scenario: skip the ablation table")
+    scenes.add_argument("--no-sweep", action="store_true", help="--scenario: skip the smoothing sweep")
+
+
+def _cmd_eval_scenarios(args) -> int:
+    from edge.evaluation.scenario_report import evaluate_scenarios, write_evaluation
+
+    cfg = _load_config(args)
+    if args.model:
+        cfg = cfg.model_copy(update={"classifier": cfg.classifier.model_copy(update={"model": args.model})})
+    result = evaluate_scenarios(args.scenario, cfg, shared_dir(args.data_dir), args.scene_cache,
+                                ablations=not args.no_ablations, sweep=not args.no_sweep)
+    files = write_evaluation(result, args.page, args.page.with_suffix(""))
+    print(json.dumps({k: str(v) for k, v in files.items()}, indent=2))
+    return 0
 
 def _eval_parser(sub) -> None:
     parser = sub.add_parser("eval", help="evaluate a model on FER2013 PrivateTest and write the report")
+    if args.scenario:
+        return _cmd_eval_scenarios(args)
     _add_data_dir(parser)
     parser.add_argument("--model", type=Path, help="INT8 .tflite (default: the shipped model)")
     parser.add_argument("--reference", type=Path, help="FP32 parent .tflite, for the INT8-vs-FP32 rows")

@@ -83,16 +83,21 @@ class ClassifierConfig(_Section):
                                                             "as a fraction of its size")
     illumination: Literal["standardize", "clahe", "equalize", "none"] = Field(
         "standardize", description="illumination normalisation of the face crop: standardize (to FER2013's "
+    align: bool = Field(True, description="level the eyes (from the detector's keypoints) before cropping")
                                    "mean and contrast; no accuracy cost), clahe / equalize (local / global "
                                    "histogram; ~1 point less accurate on FER2013, see docs/performance.md)")
 
 
 class SmoothingConfig(_Section):
-    method: Literal["ema", "window"] = Field("ema", description="ema (time-aware exponential) or window (sliding mean)")
-    alpha: float = Field(0.3, ge=0.2, le=0.5, description="EMA weight of a new observation at reference_fps")
+    method: Literal["ema", "window", "none"] = Field("ema", description="ema (exponential), window (sliding mean) "
+                                                                  "or none (frame-wise, for comparison)")
+    time_aware: bool = Field(True, description="ema: scale the weight of each update to the time since the "
+                                               "previous one (false: the same alpha per update)")
+    alpha: float = Field(0.3, gt=0, le=1, description="EMA weight of a new observation at reference_fps "
+                                                      "(smaller: steadier but slower; see docs/evaluation.md)")
     reference_fps: float = Field(8.0, gt=0, description="rate at which alpha applies; other rates get "
                                                         "the same time constant")
-    window_seconds: float = Field(3.0, ge=2, le=5, description="sliding window length (method: window)")
+    window_seconds: float = Field(3.0, gt=0, le=30, description="sliding window length (method: window)")
     min_confidence: float = Field(0.3, ge=0, lt=1, description="observations whose top probability is "
                                                                "below this are down-weighted")
     low_confidence_weight: float = Field(0.0, ge=0, le=1, description="weight of such observations (0: ignored)")

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -19,17 +20,20 @@ from edge.detect.detector import FaceDetector
 from edge.detect.tiling import merge_detections
 from edge.inference.align import aligned_crop
 from edge.inference.classifier import ExpressionClassifier
-from edge.lsi.index import lsi, weight_vector
 from edge.lsi.segments import SEGMENT_KINDS, AlertMonitor, SegmentTracker
-from edge.lsi.windows import WindowAggregate, WindowAggregator
+from edge.lsi.stage import IndexStage
+from edge.lsi.windows import WindowAggregate
 from edge.sinks import Sink
-from edge.smoothing.smoother import TrackSmoother
+from edge.smoothing.smoother import TrackDescriptors
 from edge.tracking.scene import frame_signature, signature_distance
 from edge.tracking.tracker import FaceTracker
-from edge.types import Detection, Frame
+from edge.types import Detection, FaceReading, Frame, TrackUpdate
 
 log = logging.getLogger("lsi_edge.pipeline")
 STAGES = ("capture", "detect", "track", "preprocess", "classify", "smooth_index")
+# Called after every tracker update with the merged detections, the update and the smoothed
+# track states: the scenario evaluation compares them with the truth. In-process only.
+UpdateObserver = Callable[[list[Detection], TrackUpdate, dict[str, TrackDescriptors]], None]
 
 
 @dataclass
@@ -48,16 +52,17 @@ class RunStats:
 
 
 class Pipeline:
+    frame_done: Callable[[], None] | None = None  # called after every frame: health and the watchdog
+
     def __init__(self, cfg: Config, classifier: ExpressionClassifier, sinks: list[Sink],
-                 detector: FaceDetector | None = None):
+                 detector: FaceDetector | None = None, observer: UpdateObserver | None = None):
         self.cfg, self.classifier, self.sinks = cfg, classifier, sinks
         self.detector = detector or FaceDetector(cfg.detection, cfg.privacy)
-        self.smoother = TrackSmoother(cfg.smoothing)
-        self.weights = weight_vector(cfg.lsi.weights, classifier.labels)
+        self.observer = observer
+        self.index: IndexStage | None = None
         self.segments = SegmentTracker()
         self.alerts = AlertMonitor(cfg.alerts)
         self.stats = RunStats()
-        self.aggregator: WindowAggregator | None = None
         self.tracker: FaceTracker | None = None
         self._cycle: list[tuple[Detection, np.ndarray]] = []
         self._signature: np.ndarray | None = None
@@ -87,9 +92,8 @@ class Pipeline:
     def run(self, capture: Capture, max_frames: int | None = None) -> RunStats:
         self.capture = capture
         epoch_offset = 0.0 if capture.live else time.time()
-        self.aggregator = WindowAggregator(self.classifier.labels, self.cfg.lsi.window_seconds,
-                                           self.cfg.privacy.min_faces, self.cfg.lsi.negative_threshold,
-                                           epoch_offset)
+        self.index = IndexStage(self.cfg.smoothing, self.cfg.lsi, self.cfg.privacy, self.classifier.labels,
+                                epoch_offset)
         started = time.perf_counter()
         frames = capture.frames()
         try:
@@ -109,6 +113,8 @@ class Pipeline:
                         self._error_kinds.add(kind)
                         log.exception("frame %d failed (%s); further errors of this kind are only counted",
                                       frame.index, kind)
+                if self.frame_done is not None:
+                    self.frame_done()
                 if max_frames and self.stats.frames >= max_frames:
                     break
         finally:
@@ -122,11 +128,11 @@ class Pipeline:
             pending, self._pending_segment = self._pending_segment, None
         if pending is None:
             return
-        epoch = timestamp + self.aggregator.epoch_offset
+        epoch = timestamp + self.index.aggregator.epoch_offset
         ended = self.segments.start(pending[0], pending[1], epoch)
         if ended is not None:
             self._emit_segment(ended)
-        self.aggregator.segment = self.segments.info
+        self.index.aggregator.segment = self.segments.info
         self.alerts.reset(epoch)
         log.info("segment started: %s %r", pending[0], pending[1])
 
@@ -141,7 +147,7 @@ class Pipeline:
         if self._scene_cut(frame.image):
             self.stats.scene_cuts += 1
             self.tracker.reset()
-            self.smoother.end(self.tracker.ended)
+            self.index.end_tracks(self.tracker.ended)
             self._cycle.clear()
         detections, cycle_complete = self.detector.detect(frame.image)
         t1 = time.perf_counter()
@@ -151,7 +157,7 @@ class Pipeline:
         if detections:
             grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
             crops = [aligned_crop(grey, d, self.classifier.input_size, self.cfg.classifier.crop_margin,
-                                  self.cfg.classifier.illumination) for d in detections]
+                                  self.cfg.classifier.illumination, self.cfg.classifier.align) for d in detections]
             t2 = time.perf_counter()
             probabilities = self.classifier.predict(crops)
             t3 = time.perf_counter()
@@ -167,16 +173,15 @@ class Pipeline:
         merged = merge_detections([d for d, _ in self._cycle], self.cfg.detection.nms_iou)
         self._cycle = []
         tracked = self.tracker.update(merged)
-        self.smoother.end(self.tracker.ended)
+        update = TrackUpdate(frame.timestamp, tuple(
+            FaceReading(face.track_id, face.detection.box, by_detection[id(face.detection)]) for face in tracked),
+            tuple(self.tracker.ended))
         t5 = time.perf_counter()
         times["track"] += t5 - t4
 
-        states = {}
-        for face in tracked:
-            descriptors = self.smoother.update(face.track_id, frame.timestamp, by_detection[id(face.detection)])
-            if descriptors is not None:
-                states[face.track_id] = (lsi(descriptors.smoothed, self.weights), descriptors)
-        closed = self.aggregator.add(frame.timestamp, states)
+        closed, states = self.index.update(update)
+        if self.observer is not None:
+            self.observer(merged, update, states)
         self._last_timestamp = frame.timestamp
         self._emit_windows(closed)
         times["smooth_index"] += time.perf_counter() - t5
@@ -210,11 +215,11 @@ class Pipeline:
             sink.segment(summary)
 
     def _finish(self) -> None:
-        if self.aggregator is None:
+        if self.index is None:
             return
-        last = self.aggregator.flush()
+        last = self.index.flush()
         if last is not None:
             self._emit_windows([last])
-        ended = self.segments.end(self._last_timestamp + self.aggregator.epoch_offset)
+        ended = self.segments.end(self._last_timestamp + self.index.aggregator.epoch_offset)
         if ended is not None:
             self._emit_segment(ended)

@@ -37,21 +37,18 @@ class TrackedFace:
 
 
 @dataclass(frozen=True)
-class FaceObservation:
-    """One classified face of one frame, as the smoother receives it."""
+class FaceReading:
+    """One confirmed track's classification in one update, as the index stage receives it."""
 
     track_id: str
-    timestamp: float
-    probabilities: np.ndarray  # (C,) calibrated
+    box: tuple[float, float, float, float]
+    probabilities: np.ndarray  # (C,) calibrated, this update only
 
 
 @dataclass(frozen=True)
-class FaceState:
-    """A confirmed track's smoothed state, as the index sees it (in memory only)."""
+class TrackUpdate:
+    """Everything the smoothing and index stages see of one tracker update (in memory only)."""
 
-    track_id: str
-    smoothed: np.ndarray  # (C,) smoothed probabilities
-    lsi: float  # 0–100
-    dominant: int
-    transitions: int
-    change_rate: float  # mean ‖p̂ₜ − p̂ₜ₋₁‖₁ per second
+    timestamp: float  # source seconds
+    readings: tuple[FaceReading, ...]
+    ended: tuple[str, ...]  # track ids that ended with this update

@@ -20,7 +20,7 @@ def test_unknown_key_names_the_key_and_the_fix(tmp_path):
 
 def test_bad_value_names_the_key(tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text("smoothing:\n  alpha: 0.9\nprivacy:\n  min_faces: 0\n")
+    path.write_text("smoothing:\n  alpha: 1.5\nprivacy:\n  min_faces: 0\n")
     with pytest.raises(ConfigError) as error:
         load_config(path)
     message = str(error.value)

@@ -27,11 +27,13 @@ def eye_angle(detection: Detection) -> float:
     return math.degrees(math.atan2(ly - ry, lx - rx))
 
 
-def aligned_crop(grey: np.ndarray, detection: Detection, size: int, margin: float, illumination: str) -> np.ndarray:
-    """One warp from the grey frame straight to a size×size crop, eyes level, face centred."""
+def aligned_crop(grey: np.ndarray, detection: Detection, size: int, margin: float, illumination: str,
+                 level_eyes: bool = True) -> np.ndarray:
+    """One warp from the grey frame straight to a size×size crop, eyes level (unless told not to), face centred."""
     cx, cy = detection.centre
     side = detection.size * (1.0 + 2.0 * margin)
-    matrix = cv2.getRotationMatrix2D((cx, cy), eye_angle(detection), size / side)
+    angle = eye_angle(detection) if level_eyes else 0.0
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, size / side)
     matrix[:, 2] += (size / 2.0 - cx, size / 2.0 - cy)
     crop = cv2.warpAffine(grey, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
     if illumination == "standardize":

@@ -82,9 +82,12 @@ class TrackSmoother:
             self._tracks[track_id] = track
             return self.describe(track_id)
         previous = track.smoothed
-        if self.cfg.method == "ema":
-            alpha = ema_alpha(timestamp - track.last_time, self.tau) * weight
-            track.smoothed = ema_update(previous, probabilities.astype(np.float64), alpha)
+        if self.cfg.method == "none":
+            if weight > 0:
+                track.smoothed = probabilities.astype(np.float64)
+        elif self.cfg.method == "ema":
+            alpha = ema_alpha(timestamp - track.last_time, self.tau) if self.cfg.time_aware else self.cfg.alpha
+            track.smoothed = ema_update(previous, probabilities.astype(np.float64), alpha * weight)
         else:
             track.history.append((timestamp, probabilities.astype(np.float64), weight))
             while track.history and track.history[0][0] < timestamp - self.cfg.window_seconds:

@@ -74,3 +74,21 @@ def secret_key(cfg: DashboardConfig) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def reference_markdown() -> str:
+    """docs/dashboard.md: every dashboard setting, generated from DashboardConfig."""
+    from edge.config import reference_markdown as schema_reference
+
+    return schema_reference(DashboardConfig, [
+        "# Dashboard configuration reference", "",
+        "The teacher dashboard (`lsi-edge dashboard --config FILE`, the `lsi-dashboard` service reads",
+        "`/etc/lsi-edge/dashboard.yaml`) takes one YAML file of the keys below. Every key is optional;",
+        "unknown keys and bad values stop start-up with a message naming the key. State (the database",
+        "and the session key) goes to the data directory: `$LSI_EDGE_DATA_DIR`, else `/var/lib/lsi-dashboard`",
+        "for the service, else `~/.local/share/lsi-edge`.",
+        "This page is generated from `dashboard/config.py` (`python -m dashboard.config > docs/dashboard.md`).", ""])
+
+
+if __name__ == "__main__":
+    print(reference_markdown())

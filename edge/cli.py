@@ -72,6 +72,17 @@ def _cmd_train(args) -> int:
                       "ece_calibrated": result["ece_calibrated"]}, indent=2))
     return 0
 
+
+def _eval_parser(sub) -> None:
+    parser = sub.add_parser("eval", help="evaluate a model on FER2013 PrivateTest and write the report")
+    _add_data_dir(parser)
+    parser.add_argument("--model", type=Path, help="INT8 .tflite (default: the shipped model)")
+    parser.add_argument("--reference", type=Path, help="FP32 parent .tflite, for the INT8-vs-FP32 rows")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "eval", help="report folder")
+    parser.add_argument("--latency-seconds", type=float, default=2.0)
+    parser.add_argument("--card", type=Path, help="also write the model card (e.g. docs/model-card.md)")
+    parser.add_argument("--training-log", type=Path, default=REPO_ROOT / "runs" / "expression" / "log.jsonl",
+                        help="per-epoch log for the card's training curve")
     scenes = parser.add_argument_group("scripted classrooms (instead of the model report)")
     scenes.add_argument("--scenario", help="NAME, comma-separated names or 'all' (see edge/scenes/scenarios/): run "
                                            "the pipeline on scripted scenes with known truth and write "
@@ -97,21 +108,10 @@ def _cmd_eval_scenarios(args) -> int:
     print(json.dumps({k: str(v) for k, v in files.items()}, indent=2))
     return 0
 
-def _eval_parser(sub) -> None:
-    parser = sub.add_parser("eval", help="evaluate a model on FER2013 PrivateTest and write the report")
-    if args.scenario:
-        return _cmd_eval_scenarios(args)
-    _add_data_dir(parser)
-    parser.add_argument("--model", type=Path, help="INT8 .tflite (default: the shipped model)")
-    parser.add_argument("--reference", type=Path, help="FP32 parent .tflite, for the INT8-vs-FP32 rows")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "eval", help="report folder")
-    parser.add_argument("--latency-seconds", type=float, default=2.0)
-    parser.add_argument("--card", type=Path, help="also write the model card (e.g. docs/model-card.md)")
-    parser.add_argument("--training-log", type=Path, default=REPO_ROOT / "runs" / "expression" / "log.jsonl",
-                        help="per-epoch log for the card's training curve")
-
 
 def _cmd_eval(args) -> int:
+    if args.scenario:
+        return _cmd_eval_scenarios(args)
     from edge.evaluation.report import evaluate, write_report
 
     result = evaluate(shared_dir(args.data_dir), args.model, args.reference, args.latency_seconds)
@@ -161,18 +161,31 @@ def _load_config(args):
     return load_config(args.config, overrides)
 
 
-def _run_appliance(args, cfg, sinks, realtime: bool):
+def _run_appliance(args, cfg, sinks, realtime_default: bool) -> int:
+    """Runs until the source ends or SIGTERM/SIGINT; after SIGHUP it goes on with the reloaded
+    configuration. Exit status 0, or 1 when it gave up on its source (so systemd restarts it)."""
     from edge.appliance import Appliance
     from edge.capture.capture import Capture
 
-    appliance = Appliance(cfg, extra_sinks=sinks)
-    if args.segment:
-        appliance.pipeline.start_segment(args.segment, args.segment)
-    capture = Capture(cfg.source, cfg.processing.fps, realtime)
-    log.info("device %s, source %s, %g fps processing, realtime %s, database %s", cfg.device_id,
-             capture.source.description, cfg.processing.fps, realtime, _redact_url(cfg.storage.url))
-    _stop_on_signals(appliance)
-    return appliance.run(capture, args.max_frames)
+    classifier = None
+    while True:
+        appliance = Appliance(cfg, classifier, extra_sinks=sinks)
+        if args.segment:
+            appliance.pipeline.start_segment(args.segment, args.segment)
+        realtime = cfg.source.realtime if cfg.source.realtime is not None else realtime_default
+        capture = Capture(cfg.source, cfg.processing.fps, realtime)
+        log.info("device %s, source %s, %g fps processing, realtime %s, database %s", cfg.device_id,
+                 capture.source.description, cfg.processing.fps, realtime, _redact_url(cfg.storage.url))
+        _handle_signals(args, appliance)
+        stats = appliance.run(capture, args.max_frames)
+        log.info("done: %d frames, %d faces classified, %d windows, %d scene cuts, %d frame errors, %.1f s",
+                 stats.frames, stats.faces_classified, stats.windows, stats.scene_cuts, stats.frame_errors,
+                 stats.wall_seconds)
+        if appliance.reload_to is None:
+            return 1 if appliance.failure else 0
+        # The model stays loaded unless its own settings changed.
+        classifier = appliance.classifier if appliance.reload_to.classifier == cfg.classifier else None
+        cfg = appliance.reload_to
 
 
 def _redact_url(url: str) -> str:
@@ -180,15 +193,36 @@ def _redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
-def _stop_on_signals(appliance) -> None:
+def _handle_signals(args, appliance) -> None:
+    """SIGTERM/SIGINT: close the open window, flush, announce `stopped`, exit 0.
+    SIGHUP: reload the configuration when it is valid, else keep the running one and say why."""
     import signal
+    import time
 
-    def _handler(signum, _frame):
-        log.info("signal %d: stopping", signum)
+    from edge.config import ConfigError
+    from edge.service import notify
+
+    def _stop(signum, _frame):
+        log.info("%s: stopping", signal.Signals(signum).name)
+        notify("STOPPING=1")
         appliance.stop()
 
-    signal.signal(signal.SIGTERM, _handler)
-    signal.signal(signal.SIGINT, _handler)
+    def _reload(_signum, _frame):
+        try:
+            cfg = _load_config(args)
+        except ConfigError as error:
+            log.error("SIGHUP: keeping the running configuration: %s", error)
+            return
+        if cfg == appliance.cfg:
+            log.info("SIGHUP: the configuration is unchanged")
+            return
+        log.info("SIGHUP: reloading the configuration")
+        notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        appliance.reload(cfg)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGHUP, _reload)
 
 
 def _run_parser(sub) -> None:
@@ -201,13 +235,8 @@ def _cmd_run(args) -> int:
     from edge.sinks import JsonLinesSink
 
     cfg = _load_config(args)
-    realtime = cfg.source.realtime if cfg.source.realtime is not None else not args.print
     sinks = [JsonLinesSink()] if args.print else []
-    stats = _run_appliance(args, cfg, sinks, realtime)
-    log.info("done: %d frames, %d faces classified, %d windows, %d scene cuts, %d frame errors, %.1f s",
-             stats.frames, stats.faces_classified, stats.windows, stats.scene_cuts, stats.frame_errors,
-             stats.wall_seconds)
-    return 0
+    return _run_appliance(args, cfg, sinks, realtime_default=not args.print)
 
 
 def _up_parser(sub) -> None:
@@ -223,10 +252,8 @@ def _cmd_up(args) -> int:
     if args.loop is None and cfg.source.uri == "demo":  # the demo classroom runs until stopped
         args.loop = True
         cfg = _load_config(args)
-    realtime = cfg.source.realtime if cfg.source.realtime is not None else True
     with local_broker(cfg.mqtt):
-        _run_appliance(args, cfg, [JsonLinesSink()], realtime)
-    return 0
+        return _run_appliance(args, cfg, [JsonLinesSink()], realtime_default=True)
 
 
 def _bench_parser(sub) -> None:

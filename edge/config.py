@@ -30,6 +30,8 @@ class SourceConfig(_Section):
     stall_seconds: float = Field(5.0, gt=0, description="live source counts as down after this long without a frame")
     reconnect_initial_seconds: float = Field(0.5, gt=0, description="first reconnect delay; doubles per failure")
     reconnect_max_seconds: float = Field(30.0, gt=0, description="longest reconnect delay")
+    give_up_seconds: float = Field(60.0, gt=0, description="live sources: after this long without a frame the "
+                                                           "daemon exits non-zero, so systemd restarts it")
 
 
 class ProcessingConfig(_Section):
@@ -81,9 +83,9 @@ class ClassifierConfig(_Section):
     threads: int | None = Field(None, ge=1, le=16, description="interpreter threads (default: up to 4)")
     crop_margin: float = Field(0.2, ge=0, le=1, description="margin around the detected box, "
                                                             "as a fraction of its size")
+    align: bool = Field(True, description="level the eyes (from the detector's keypoints) before cropping")
     illumination: Literal["standardize", "clahe", "equalize", "none"] = Field(
         "standardize", description="illumination normalisation of the face crop: standardize (to FER2013's "
-    align: bool = Field(True, description="level the eyes (from the detector's keypoints) before cropping")
                                    "mean and contrast; no accuracy cost), clahe / equalize (local / global "
                                    "histogram; ~1 point less accurate on FER2013, see docs/performance.md)")
 
@@ -164,6 +166,13 @@ class MqttConfig(_Section):
     discovery_prefix: str = Field("homeassistant", description="Home Assistant discovery prefix")
 
 
+class HealthConfig(_Section):
+    enabled: bool = Field(True, description="serve /healthz and Prometheus /metrics over HTTP")
+    host: str = Field("127.0.0.1", description="listen address (127.0.0.1: this machine only; the address of the "
+                                               "school network for a Prometheus server elsewhere)")
+    port: int = Field(9808, ge=0, le=65535, description="listen port (0: any free port, logged at start)")
+
+
 class StorageConfig(_Section):
     url: str = Field(None, validate_default=True,
                      description="SQLAlchemy database URL (postgresql+psycopg://user@host/db for PostgreSQL); "
@@ -192,11 +201,14 @@ class Config(_Section):
     alerts: AlertConfig = AlertConfig()
     mqtt: MqttConfig = MqttConfig()
     storage: StorageConfig = Field(default_factory=StorageConfig)  # its default path reads the environment
+    health: HealthConfig = HealthConfig()
 
     @model_validator(mode="after")
     def _consistent(self):
         if self.source.reconnect_max_seconds < self.source.reconnect_initial_seconds:
             raise ValueError("source.reconnect_max_seconds must be ≥ source.reconnect_initial_seconds")
+        if self.source.give_up_seconds <= self.source.stall_seconds:
+            raise ValueError("source.give_up_seconds must be > source.stall_seconds")
         return self
 
 
@@ -237,12 +249,17 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
         raise ConfigError(f"{path}: {_describe(error)}") from error
 
 
-def reference_markdown() -> str:
-    """docs/configuration.md, generated from the schema so the two cannot drift apart."""
-    lines = ["# Configuration reference", "",
-             "One YAML file (default `config/default.yaml`; pass another with `--config`). Every key is",
-             "optional; unknown keys and bad values stop start-up with a message naming the key.",
-             "This page is generated from `edge/config.py` (`python -m edge.config > docs/configuration.md`).", ""]
+REFERENCE_HEADER = ["# Configuration reference", "",
+                    "One YAML file (default `config/default.yaml`; pass another with `--config`). Every key is",
+                    "optional; unknown keys and bad values stop start-up with a message naming the key.",
+                    "This page is generated from `edge/config.py` (`python -m edge.config > docs/configuration.md`).",
+                    ""]
+
+
+def reference_markdown(schema: type[BaseModel] | None = None, header: list[str] = REFERENCE_HEADER) -> str:
+    """docs/configuration.md (or another schema's page), generated from the schema so the two
+    cannot drift apart."""
+    lines = list(header)
 
     def walk(model: type[BaseModel], prefix: str) -> None:
         rows = []
@@ -264,7 +281,7 @@ def reference_markdown() -> str:
         for name, sub in nested:
             walk(sub, f"{prefix}{name}.")
 
-    walk(Config, "")
+    walk(schema or Config, "")
     return "\n".join(lines)
 
 

@@ -1,13 +1,20 @@
-"""`lsi-edge doctor`: what an IT admin checks first. Each check says what is wrong and how to fix it."""
+"""`lsi-edge doctor`: what an IT admin checks first. Each check says what is wrong and how to fix
+it, and none changes anything (no migration, no file created)."""
 
 from __future__ import annotations
 
 import importlib.metadata as md
+import os
 import platform
+import shutil
+import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 from edge.config import Config
+from edge.paths import data_dir
 
 
 @dataclass(frozen=True)
@@ -67,20 +74,60 @@ def _source(cfg: Config) -> Check:
 
 
 def _database(cfg: Config) -> Check:
-    from edge.storage.store import Store
+    from edge.storage.store import schema_status, sqlite_file
 
-    store = Store(cfg.storage.url, cfg.device_id)
-    depth = store.outbox_depth()
-    store.close()
-    return Check("database", True, f"schema current, {depth} message(s) waiting in the outbox")
+    status = schema_status(cfg.storage.url)
+    if status == "absent":
+        folder = next(p for p in (sqlite_file(cfg.storage.url).parent, *sqlite_file(cfg.storage.url).parents)
+                      if p.exists())
+        writable = os.access(folder, os.W_OK)
+        return Check("database", writable, f"{sqlite_file(cfg.storage.url)} does not exist yet; the first run creates "
+                     "it" + ("" if writable else f", but {folder} is not writable for this user: fix the owner "
+                                                  "or set storage.url"))
+    if status == "current":
+        return Check("database", True, "schema current")
+    return Check("database", True, f"schema at {status}: the next start migrates it", critical=False)
 
 
 def _broker(cfg: Config) -> Check:
     from edge.broker import broker_listening
 
+    if not cfg.mqtt.enabled:
+        return Check("MQTT broker", True, "mqtt.enabled is false: nothing is published", critical=False)
     ok = broker_listening(cfg.mqtt.host, cfg.mqtt.port, timeout=2.0)
-    return Check("MQTT broker", ok, f"{cfg.mqtt.host}:{cfg.mqtt.port} "
-                 + ("reachable" if ok else "not reachable (windows wait in the outbox until it is)"), critical=False)
+    return Check("MQTT broker", ok, f"{cfg.mqtt.host}:{cfg.mqtt.port} " + (
+        "reachable" if ok else "not reachable: start the broker (systemctl start mosquitto; scripts/setup.sh "
+                               "installs it) or correct mqtt.host / mqtt.port; until then windows wait in the outbox"))
+
+
+def _disk(cfg: Config) -> Check:
+    from edge.storage.store import sqlite_file
+
+    path = sqlite_file(cfg.storage.url) or data_dir()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    detail = f"{free / 1e9:.1f} GB free at {existing}"
+    if free < 100e6:
+        return Check("disk", False, detail + ": too little for the database; free space or lower storage.retention_days")
+    if free < 1e9:
+        return Check("disk", False, detail + ": under 1 GB; free space soon", critical=False)
+    return Check("disk", True, detail)
+
+
+def _clock() -> Check:
+    """Windows carry wall-clock times: a box without a real-time clock boots in 1970 until NTP."""
+    now = time.time()
+    if now < 1704067200:  # 2024-01-01
+        return Check("clock", False, f"system time {time.ctime(now)} is wrong: enable time sync (timedatectl "
+                                     "set-ntp true) or set the date")
+    synced = None
+    if shutil.which("timedatectl"):
+        result = subprocess.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], capture_output=True,
+                                text=True, timeout=5)
+        synced = result.stdout.strip() == "yes" if result.returncode == 0 else None
+    if synced is False:
+        return Check("clock", False, f"{time.ctime(now)}, not synchronised: timedatectl set-ntp true", critical=False)
+    return Check("clock", True, time.ctime(now) + (", synchronised" if synced else ""))
 
 
 def run_checks(cfg: Config) -> list[Check]:
@@ -88,10 +135,21 @@ def run_checks(cfg: Config) -> list[Check]:
     steps: list[tuple[str, Callable[[], Check]]] = [
         ("one headless OpenCV", _opencv), ("expression model", lambda: _classifier(cfg)),
         ("MediaPipe full-range face detector", lambda: _detector(cfg)), ("source", lambda: _source(cfg)),
-        ("database", lambda: _database(cfg)), ("MQTT broker", lambda: _broker(cfg))]
-    for name, step in steps:
+        ("database", lambda: _database(cfg)), ("MQTT broker", lambda: _broker(cfg)), ("disk", lambda: _disk(cfg)),
+        ("clock", _clock)]
+    # MediaPipe imports matplotlib, which caches its font list under $HOME: looking must leave nothing.
+    with tempfile.TemporaryDirectory(prefix="lsi-doctor-") as scratch:
+        previous = os.environ.get("MPLCONFIGDIR")
+        os.environ["MPLCONFIGDIR"] = scratch
         try:
-            checks.append(step())
-        except Exception as error:  # a failing check is a finding, not a crash
-            checks.append(Check(name, False, f"{type(error).__name__}: {error}"))
+            for name, step in steps:
+                try:
+                    checks.append(step())
+                except Exception as error:  # a failing check is a finding, not a crash
+                    checks.append(Check(name, False, f"{type(error).__name__}: {error}"))
+        finally:
+            if previous is None:
+                os.environ.pop("MPLCONFIGDIR")
+            else:
+                os.environ["MPLCONFIGDIR"] = previous
     return checks

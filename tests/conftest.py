@@ -1,4 +1,4 @@
-"""Shared fixtures: where the shared data lives, and skips with a reason when it does not."""
+"""Shared fixtures: where the shared data lives (skips with a reason when it does not), a broker."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from edge.datasets import fer2013_path
 from edge.paths import shared_dir
+from tests.mqtt_helpers import Broker
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +22,13 @@ def fer2013(shared: Path):
         pytest.skip(f"FER2013 not found at {fer2013_path(shared)} (set LSI_EDGE_SHARED to the shared folder)")
     from edge.datasets import load_fer2013
     return load_fer2013(shared)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A Mosquitto of the test's own, on a free port, persistence in the test's folder."""
+    server = Broker(tmp_path / "broker")
+    server.workdir.mkdir()
+    server.start()
+    yield server
+    server.stop()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import jsonschema
 import paho.mqtt.client as mqtt
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.broker import start_mosquitto
@@ -22,10 +21,8 @@ class Broker:
         self.workdir, self.port, self.process = workdir, free_port(), None
 
     def start(self) -> None:
-        try:
-            self.process = start_mosquitto(self.port, workdir=self.workdir, persistent=True)
-        except FileNotFoundError as error:
-            pytest.skip(str(error))
+        # Without mosquitto this fails (scripts/test.sh installs it): a skipped feed test proves nothing.
+        self.process = start_mosquitto(self.port, workdir=self.workdir, persistent=True)
 
     def stop(self) -> None:
         if self.process is not None:

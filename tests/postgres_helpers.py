@@ -7,10 +7,7 @@ import os
 import pwd
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
-
-import pytest
 
 from tests.mjpeg_server import free_port
 
@@ -21,18 +18,22 @@ def _binary(name: str) -> str | None:
 
 
 class Postgres:
-    def __init__(self):
+    def __init__(self, folder: Path):
         initdb, self.pg_ctl = _binary("initdb"), _binary("pg_ctl")
         if not initdb or not self.pg_ctl:
-            pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+            raise RuntimeError("PostgreSQL server binaries not found: run scripts/test.sh (it installs postgresql)")
         self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="lsi-pg-"))
+        self.dir = folder
         self.user = None
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root
             try:
                 self.user = pwd.getpwnam("postgres")
             except KeyError:
-                pytest.skip("running as root and no 'postgres' user exists")
+                raise RuntimeError("running as root and no 'postgres' user exists (the postgresql package creates it)") from None
+            for path in (self.dir, *self.dir.parents):  # the postgres user must reach its data folder
+                if path == Path(path.anchor) or path.stat().st_mode & 0o001:
+                    break
+                path.chmod(path.stat().st_mode | 0o001)
             os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
         self._run([initdb, "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
         self._run([self.pg_ctl, "-D", str(self.dir / "data"), "-w", "-l", str(self.dir / "log"), "-o",

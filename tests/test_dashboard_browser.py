@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import playwright.sync_api as playwright_api
 import pytest
 
 from dashboard import create_app
@@ -30,9 +31,7 @@ SCREENSHOTS_ENV = "LSI_EDGE_SCREENSHOTS"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PASSWORD = "correct horse battery"
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev extra)")
 expect = playwright_api.expect
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")
 
 
 @pytest.fixture
@@ -58,7 +57,7 @@ def stack(tmp_path):
     device_cfg = Config.model_validate({
         "device_id": "room-b", "source": {"uri": "demo:1280x720:8:600"},
         "mqtt": {"host": "127.0.0.1", "port": broker.port, "stats_seconds": 2, "state_seconds": 1},
-        "storage": {"url": f"sqlite:///{tmp_path / 'edge.db'}"}})
+        "storage": {"url": f"sqlite:///{tmp_path / 'edge.db'}"}, "health": {"port": 0}})
     appliance = Appliance(device_cfg)
     capture = Capture(device_cfg.source, device_cfg.processing.fps, realtime=True)
     device_thread = threading.Thread(target=appliance.run, args=(capture,), daemon=True)
@@ -74,6 +73,7 @@ def stack(tmp_path):
                                       ("room-c", "Room C (9A)", "bob")):
             room = db.get(Room, device)
             room.name, room.teacher_id = name, ids[teacher]
+    assert CHROMIUM, "Debian chromium not installed: run scripts/test.sh (it installs chromium)"
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -142,7 +142,7 @@ def test_teacher_workflow_in_a_real_browser(stack, shot):
                                                          "type": "exercise", "label": "worksheet"}
     page.wait_for_selector(".rec", timeout=15000)  # the recording indicator
     appliance = stack["appliance"]
-    wait_for(lambda: len(appliance.store.windows(appliance.session_id)) >= 2, 40, "recorded windows")
+    wait_for(lambda: len(appliance.store.windows(appliance.sessions.id)) >= 2, 40, "recorded windows")
     page.wait_for_timeout(1500)
     shot(page, "live-room-recording")
 
@@ -160,7 +160,7 @@ def test_teacher_workflow_in_a_real_browser(stack, shot):
     with page.expect_download() as download_info:
         page.click("text=Download CSV")
     rows = list(csv.DictReader(io.StringIO(open(download_info.value.path()).read())))
-    stored = {w["seq"]: w for w in appliance.store.windows(appliance.session_id)}
+    stored = {w["seq"]: w for w in appliance.store.windows(appliance.sessions.id)}
     assert rows and {int(r["seq"]) for r in rows} <= set(stored)
     for row in rows:
         window = stored[int(row["seq"])]

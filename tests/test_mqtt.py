@@ -7,7 +7,6 @@ import sys
 import threading
 import time
 
-import pytest
 import yaml
 
 from edge.appliance import Appliance
@@ -15,19 +14,10 @@ from edge.capture.capture import Capture
 from edge.config import Config
 from edge.mqtt.link import MqttLink
 from edge.storage.store import Store
-from tests.mqtt_helpers import Broker, Consumer, validate, wait_for
+from tests.mqtt_helpers import Consumer, validate, wait_for
 from tests.test_run_cli import hermetic_env
 
 DEVICE = "room-101"
-
-
-@pytest.fixture
-def broker(tmp_path):
-    server = Broker(tmp_path / "broker")
-    server.workdir.mkdir()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _config(tmp_path, port: int, source: str, **mqtt) -> Config:
@@ -37,6 +27,7 @@ def _config(tmp_path, port: int, source: str, **mqtt) -> Config:
         "mqtt": {"host": "127.0.0.1", "port": port, "stats_seconds": 1, "state_seconds": 1,
                  "reconnect_max_seconds": 2, **mqtt},
         "storage": {"url": f"sqlite:///{tmp_path / 'edge.db'}"},
+        "health": {"port": 0},
     })
 
 
@@ -175,7 +166,7 @@ def test_a_thousand_hostile_commands_are_each_answered_and_the_daemon_keeps_runn
     assert all(r["error"] for r in results)
     for result in results:
         validate("cmd-result", result)
-    assert thread.is_alive() and appliance.commands_rejected == 1000
+    assert thread.is_alive() and appliance.commands.rejected == 1000
     frames = appliance.pipeline.stats.frames
     consumer.publish(f"{base}/session/start", json.dumps({"label": "still alive", "request_id": "ok"}))
     wait_for(lambda: any(r.get("request_id") == "ok" and r["ok"] for r in consumer.payloads("cmd/result")), 10,
@@ -190,9 +181,9 @@ def test_commands_need_the_token_when_one_is_set(tmp_path, broker, monkeypatch):
     monkeypatch.setenv("LSI_EDGE_COMMAND_TOKEN", "s3cret")
     cfg = _config(tmp_path, broker.port, "demo:640x360:6:600")
     appliance = Appliance(cfg)
-    assert not appliance.handle_command("session/start", b'{"label": "a"}')["ok"]
-    assert "unauthorised" in appliance.handle_command("session/start", b'{"token": "nope"}')["error"]
-    assert appliance.handle_command("session/start", b'{"token": "s3cret", "label": "a"}')["ok"]
+    assert not appliance.commands.handle("session/start", b'{"label": "a"}')["ok"]
+    assert "unauthorised" in appliance.commands.handle("session/start", b'{"token": "nope"}')["error"]
+    assert appliance.commands.handle("session/start", b'{"token": "s3cret", "label": "a"}')["ok"]
 
 
 def test_a_deeply_nested_command_does_not_silence_the_box(tmp_path, broker):

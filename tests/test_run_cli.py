@@ -24,11 +24,12 @@ def hermetic_env(tmp_path: Path, **extra: str) -> dict:
 
 
 def run_cli(tmp_path: Path, *args: str, env: dict | None = None, audited: Path | None = None, timeout: int = 600):
-    """`lsi-edge ARGS` in tmp_path; without --config, one with MQTT off (no fixed port is touched).
+    """`lsi-edge ARGS` in tmp_path; without --config, one with MQTT off and the health server on any
+    free port (no fixed port is touched).
     audited: trace the files the process writes into this JSON file (tests/audited_cli.py)."""
     if "--config" not in args and args[0] in ("run", "up", "doctor"):
         config = tmp_path / "no-mqtt.yaml"
-        config.write_text("mqtt:\n  enabled: false\n")
+        config.write_text("mqtt:\n  enabled: false\nhealth:\n  port: 0\n")
         args = (args[0], "--config", str(config), *args[1:])
     runner = ["-m", "tests.audited_cli", str(audited)] if audited else ["-m", "edge.cli"]
     return subprocess.run([sys.executable, *runner, *args], capture_output=True, text=True, timeout=timeout,

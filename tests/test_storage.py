@@ -8,8 +8,8 @@ from tests.postgres_helpers import Postgres
 
 
 @pytest.fixture(scope="module")
-def postgres():
-    server = Postgres()
+def postgres(tmp_path_factory):
+    server = Postgres(tmp_path_factory.mktemp("postgres"))
     yield server
     server.stop()
 

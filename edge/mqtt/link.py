@@ -85,7 +85,8 @@ class MqttLink:
         self.callback_errors = 0
         self.connected = False
         self.connects = 0
-        self.published = 0
+        self.sent = 0  # outbox messages handed to the client, replays included
+        self.published = 0  # … and acknowledged by the broker
         self._lock = threading.Lock()
         self._inflight: dict[int, int] = {}  # MQTT mid → outbox id
         self._volatile: set[int] = set()  # mids of state/stats/results: their acks mean nothing here
@@ -220,6 +221,7 @@ class MqttLink:
                 info = self.client.publish(self.topics.outbox(message.topic), message.payload, qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     return
+                self.sent += 1
                 with self._lock:
                     acked_already = info.mid in self._early
                     self._early.discard(info.mid)

@@ -100,16 +100,16 @@ class State(_Payload):
 
 
 class Stats(_Payload):
-    """…/stats: health figures every mqtt.stats_seconds."""
+    """…/stats: health figures every mqtt.stats_seconds; rates over the last minute, counts since the start."""
 
     device_id: str
     timestamp: float
     uptime_s: float
-    fps: float
+    fps: float = Field(description="processed frames per second over the last minute")
     frames: int
     faces_classified: int
-    inference_ms_per_face: float
-    ms_per_frame: dict[str, float]
+    inference_ms_per_face: float = Field(description="expression model time per face over the last minute")
+    ms_per_frame: dict[str, float] = Field(description="time per frame in each pipeline stage over the last minute")
     frame_errors: int
     camera_state: str
     camera_reconnects: int

@@ -30,6 +30,29 @@ class OutboxMessage:
     payload: str
 
 
+def schema_status(url: str) -> str:
+    """What the database at url holds, without changing anything: 'absent' (a SQLite file not
+    created yet), 'current', or 'revision X, newest Y' (the next start migrates it)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    path = sqlite_file(url)
+    if path is not None:
+        if not path.exists():
+            return "absent"
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"  # read-only: a check must not write
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    newest = ScriptDirectory.from_config(cfg).get_current_head()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    return "current" if current == newest else f"revision {current or 'none'}, newest {newest}"
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
     cfg = AlembicConfig()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import logging
 import shutil
 import socket
@@ -38,7 +39,9 @@ def start_mosquitto(port: int, bind: str = "127.0.0.1", workdir: Path | None = N
     conf = folder / "mosquitto.conf"
     persistence = (f"persistence true\npersistence_location {folder}/\nautosave_interval 1\n"
                    if persistent else "persistence false\n")
-    conf.write_text(f"listener {port} {bind}\nallow_anonymous true\n{persistence}"
+    # Stay this user: started as root, Mosquitto would switch to `mosquitto`, which cannot write
+    # the persistence files in a folder of ours.
+    conf.write_text(f"listener {port} {bind}\nallow_anonymous true\nuser {getpass.getuser()}\n{persistence}"
                     "log_dest stderr\nlog_type error\nlog_type warning\n")
     process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10.0

@@ -67,7 +67,8 @@ class ServiceMonitor:
             try:
                 verdict = self.health.verdict()
                 if verdict.ready and not ready_sent:
-                    ready_sent = notify("READY=1")
+                    notify("READY=1")
+                    ready_sent = True
                     log.info("ready: %s", verdict.summary)
                 if verdict.alive and self.watchdog:
                     notify("WATCHDOG=1")

@@ -113,3 +113,4 @@ def test_loop_device_id_and_json_logs(tmp_path):
     logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert logged and all({"time", "level", "logger", "message"} <= entry.keys() for entry in logged)
     assert any("room-7" in entry["message"] for entry in logged)
+    assert sum(entry["message"].startswith("ready:") for entry in logged) == 1  # events, not a heartbeat

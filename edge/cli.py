@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 from edge import __version__
@@ -29,7 +28,7 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_parser(sub) -> None:
-    from edge.training.recipe import Recipe  # light: no TensorFlow import
+    from edge.training.recipe import add_recipe_arguments, add_run_arguments  # light: no TensorFlow import
 
     parser = sub.add_parser("train", help="train, export INT8, calibrate and evaluate the expression model")
     _add_data_dir(parser)
@@ -40,28 +39,18 @@ def _train_parser(sub) -> None:
     parser.add_argument("--report-dir", type=Path, help="evaluation report folder (default: RUN_DIR/report)")
     parser.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=False,
                         help="ship with mirror-image averaging: a little more accuracy for twice the per-face latency")
-    defaults = Recipe()
-    for field in fields(Recipe):
-        if field.name == "augment":
-            continue
-        flag = "--" + field.name.replace("_", "-")
-        default = getattr(defaults, field.name)
-        if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
-        else:
-            kind = type(default) if default is not None else int
-            parser.add_argument(flag, type=kind, default=default, help=f"(default: {default})")
+    add_run_arguments(parser)
+    add_recipe_arguments(parser)
 
 
 def _cmd_train(args) -> int:
     from edge.evaluation.report import evaluate, write_report
-    from edge.training.recipe import Recipe
+    from edge.training.recipe import recipe_from_arguments
     from edge.training.ship import record_headline, ship
     from edge.training.train import train
 
-    recipe = Recipe(**{f.name: getattr(args, f.name) for f in fields(Recipe) if f.name != "augment"})
     shared = shared_dir(args.data_dir)
-    model = train(recipe, shared, args.run_dir)
+    model, recipe = train(recipe_from_arguments(args), shared, args.run_dir, args.workers, args.time_budget_minutes)
     output, fp32 = ship(model, recipe, shared, args.run_dir, args.output, args.flip_average)
     result = evaluate(shared, output, reference=fp32)
     files = write_report(result, args.report_dir or args.run_dir / "report")

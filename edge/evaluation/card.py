@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from edge.evaluation.report import markdown
+from edge.evaluation.degrade import MONITOR
+from edge.evaluation.report import held_out_gains, markdown
 
 TARGET_ACCURACY = 0.70  # issue #2's floor for PrivateTest top-1
+# Issue #14: the shipped model on the faces a classroom camera sees (PrivateTest).
+TARGET_MACRO_F1 = 0.69
+TARGET_ECE = 0.03
+DEGRADED_TARGETS = {"32 px, JPEG 50": 0.64, "24 px, JPEG 50": 0.56}  # top-1 at these conditions
+MIN_RECALL = 0.30  # every class, at the monitored condition (32 px, JPEG 50)
+HELD_OUT_TOLERANCE = 0.05  # a held-out condition gains at least the trained one's gain minus this
 
 
 def _row(name: str, value: float, target: str, ok: bool) -> str:
@@ -33,6 +40,35 @@ def _refine_text(recipe: dict, final_size: int) -> str:
     return (f"a refine stage: a second cosine cycle of {epochs} epochs from the best weights (peak lr "
             f"{recipe.get('refine_lr', 0)}, half-epoch warm-up){resized}; the checkpoint with the best "
             f"PublicTest accuracy at the final input size ships.")
+
+
+def _previous(result: dict, name: str | None = None) -> str:
+    """' (previous: x)' from the model measured in the same run, if any."""
+    compare = result.get("compare")
+    if not compare:
+        return ""
+    if name is None:
+        return f" (previous: {compare['accuracy']:.4f})"
+    rows = {row["name"]: row for row in compare.get("degradations", [])}
+    return f" (previous: {rows[name]['accuracy']:.4f})" if name in rows else ""
+
+
+def _classroom_rows(result: dict) -> list[str]:
+    if not result.get("degradations"):
+        return []
+    rows = {row["name"]: row for row in result["degradations"]}
+    lines = [_row(f"top-1 at {name}", f"{rows[name]['accuracy']:.4f}{_previous(result, name)}", f"≥ {target:.2f}",
+                  rows[name]["accuracy"] >= target) for name, target in DEGRADED_TARGETS.items()]
+    recall = rows[MONITOR.name]["recall"]
+    weakest = min(recall, key=recall.get)
+    lines.append(_row(f"lowest class recall at {MONITOR.name}", f"{recall[weakest]:.2f} ({weakest})",
+                      f"≥ {MIN_RECALL:.2f}", recall[weakest] >= MIN_RECALL))
+    for gain in held_out_gains(result):
+        lines.append(_row(f"gain at {gain['held_out']}", f"{gain['held_out_gain'] * 100:+.1f} points (trained "
+                          f"{gain['trained']}: {gain['trained_gain'] * 100:+.1f})",
+                          f"within {HELD_OUT_TOLERANCE * 100:.0f} points of the trained gain",
+                          gain["held_out_gain"] >= gain["trained_gain"] - HELD_OUT_TOLERANCE))
+    return lines
 
 
 def _gap_paragraph(accuracy: float) -> list[str]:
@@ -64,17 +100,18 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
         "`lsi-edge eval --card docs/model-card.md`.", "",
         "## Headline (PrivateTest, n = 3,589, through `ExpressionClassifier.predict`)", "",
         "| figure | value | target | |", "|---|---|---|---|",
-        _row("top-1 accuracy", f"{result['accuracy']:.4f}", f"≥ {TARGET_ACCURACY:.2f} (aim 0.73)",
+        _row("top-1 accuracy", f"{result['accuracy']:.4f}{_previous(result)}", f"≥ {TARGET_ACCURACY:.2f} (aim 0.73)",
              result["accuracy"] >= TARGET_ACCURACY),
-        _row("macro-F1", f"{result['macro_f1']:.4f}", "≥ 0.65", result["macro_f1"] >= 0.65),
+        _row("macro-F1", f"{result['macro_f1']:.4f}", f"≥ {TARGET_MACRO_F1:.2f}", result["macro_f1"] >= TARGET_MACRO_F1),
+        *_classroom_rows(result),
     ]
     if ref:
         lines.append(_row("INT8 vs FP32 parent", f"{result['accuracy']:.4f} vs {ref['accuracy']:.4f} "
                           f"(agreement {ref['agreement_with_int8']:.4f})", "within 1.0 point", int8_gap <= 1.0))
     lines += [
         _row("ECE (15 bins) after temperature scaling", f"{result['ece_calibrated']:.4f} "
-             f"(before: {result['ece_uncalibrated']:.4f}, T = {result['temperature']:.3f})", "≤ 0.05",
-             result["ece_calibrated"] <= 0.05),
+             f"(before: {result['ece_uncalibrated']:.4f}, T = {result['temperature']:.3f})", f"≤ {TARGET_ECE:.2f}",
+             result["ece_calibrated"] <= TARGET_ECE),
         _row("per-face latency, batch 16, 1 thread", f"{latency.get((1, 16), float('nan')):.3f} ms", "≤ 1.0 ms",
              latency.get((1, 16), 9.9) <= 1.0),
         _row("model file", f"{result['model_bytes'] / 1e6:.2f} MB", "≤ 4 MB", result["model_bytes"] <= 4e6),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from edge import metrics
 from edge.calibration import softmax
-from edge.datasets import load_fer2013
+from edge.datasets import load_fer2013, sha256_of
+from edge.evaluation.degrade import HELD_OUT_PAIRS, MONITOR, PROTOCOL, degrade_all
 from edge.evaluation.latency import classifier_latency
 from edge.inference.classifier import ExpressionClassifier
 
@@ -48,9 +50,42 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, names:
     }
 
 
+def condition_metrics(labels: np.ndarray, logits: np.ndarray, temperature: float, names: tuple[str, ...]) -> dict:
+    """Accuracy, macro-F1, per-class recall and ECE of one model under one condition."""
+    probabilities = softmax(logits, temperature)
+    predicted = probabilities.argmax(axis=1)
+    _, recall, f1 = metrics.per_class_prf(metrics.confusion_matrix(labels, predicted, len(names)))
+    return {"accuracy": metrics.accuracy(labels, predicted), "macro_f1": float(f1.mean()),
+            "recall": {name: float(recall[k]) for k, name in enumerate(names)},
+            "ece": metrics.expected_calibration_error(labels, probabilities, ECE_BINS)}
+
+
+def degraded_sets(images: np.ndarray) -> dict[str, list[np.ndarray]]:
+    """PrivateTest under every condition of the protocol (deterministic)."""
+    return {degradation.name: degrade_all(images, degradation) for degradation in PROTOCOL}
+
+
+def protocol_figures(classifier: ExpressionClassifier, labels: np.ndarray, sets: dict[str, list[np.ndarray]]) -> list[dict]:
+    rows = []
+    for degradation in PROTOCOL:
+        logits = batched_logits(classifier, sets[degradation.name])
+        rows.append({"name": degradation.name, "held_out": degradation.held_out,
+                     **condition_metrics(labels, logits, classifier.temperature, classifier.labels)})
+    return rows
+
+
+def _with_flip_average(classifier: ExpressionClassifier, flip: bool) -> ExpressionClassifier:
+    return ExpressionClassifier(classifier.model_path, replace(classifier.metadata, flip_average=flip), threads=2)
+
+
 def evaluate(shared: Path, model_path: Path | None = None, reference: Path | None = None,
-             latency_seconds: float = 2.0) -> dict:
-    """All figures of the report, as a dict (see write_report for the files)."""
+             latency_seconds: float = 2.0, compare: Path | None = None, degradations: bool = True) -> dict:
+    """All figures of the report, as a dict (see write_report for the files).
+
+    degradations: also every condition of the classroom protocol (edge.evaluation.degrade) and the
+    test-time choice of mirror-image averaging. compare: a previous model measured the same way in
+    the same run (same degraded pixels, same machine for the latency).
+    """
     splits = load_fer2013(shared)
     test = splits["test"]
     classifier = ExpressionClassifier.load(model_path, threads=2)
@@ -70,6 +105,15 @@ def evaluate(shared: Path, model_path: Path | None = None, reference: Path | Non
         "ece_uncalibrated": metrics.expected_calibration_error(test.labels, raw, ECE_BINS),
         "ece_calibrated": metrics.expected_calibration_error(test.labels, calibrated, ECE_BINS),
     }
+    sets = degraded_sets(test.images) if degradations or compare is not None else {}
+    if degradations:
+        result["degradations"] = protocol_figures(classifier, test.labels, sets)
+        # Test-time choice: the other setting of mirror-image averaging, as is and at the monitored condition.
+        other = _with_flip_average(classifier, not classifier.metadata.flip_average)
+        result["flip_average_other"] = {
+            "flip_average": other.metadata.flip_average,
+            **{name: condition_metrics(test.labels, batched_logits(other, sets[name]), other.temperature, names)["accuracy"]
+               for name in (PROTOCOL[0].name, MONITOR.name)}}
     majority = ferplus_majority(test.ferplus, test.exact)
     usable = majority >= 0
     result["ferplus_majority"] = {
@@ -87,6 +131,15 @@ def evaluate(shared: Path, model_path: Path | None = None, reference: Path | Non
             "agreement_with_int8": float(np.mean(reference_predicted == logits.argmax(axis=1))),
         }
     result["latency"] = classifier_latency(classifier.model_path, seconds=latency_seconds)
+    if compare is not None:
+        previous = ExpressionClassifier.load(compare, threads=2)
+        previous_logits = batched_logits(previous, test.images)
+        result["compare"] = {
+            "model": str(compare), "sha256": sha256_of(compare), "model_bytes": compare.stat().st_size,
+            **condition_metrics(test.labels, previous_logits, previous.temperature, names),
+            "degradations": protocol_figures(previous, test.labels, sets) if degradations else [],
+            "latency": classifier_latency(compare, seconds=latency_seconds),
+        }
     result["_reliability"] = {
         "uncalibrated": [a.tolist() for a in metrics.reliability_bins(test.labels, raw, ECE_BINS)],
         "calibrated": [a.tolist() for a in metrics.reliability_bins(test.labels, calibrated, ECE_BINS)],
@@ -172,13 +225,63 @@ def markdown(result: dict) -> str:
               "| true \\ predicted | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for name, row in zip(names, result["confusion_counts"]):
         lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
+    lines += degradation_markdown(result)
     lines += ["", "Row-normalised: see `confusion.png`.", "",
               "### Per-face latency (this machine)", "",
               "| threads | batch | ms per call (median) | ms per call (p90) | ms per face |", "|---|---|---|---|---|"]
     for row in result["latency"]:
         lines.append(f"| {row['threads']} | {row['batch']} | {row['ms_per_call_median']:.3f} | "
                      f"{row['ms_per_call_p90']:.3f} | {row['ms_per_face']:.3f} |")
+    if "compare" in result:
+        lines += ["", "Previous model, same run: " + ", ".join(
+            f"{row['threads']} thread(s) batch {row['batch']}: {row['ms_per_face']:.3f} ms/face"
+            for row in result["compare"]["latency"]) + "."]
     return "\n".join(lines) + "\n"
+
+
+def held_out_gains(result: dict) -> list[dict]:
+    """For each held-out condition: its accuracy gain over the previous model next to the gain at
+    the trained condition of the same face size (did the model learn small faces, or the protocol?)."""
+    if "compare" not in result or not result.get("degradations"):
+        return []
+    new = {row["name"]: row["accuracy"] for row in result["degradations"]}
+    old = {row["name"]: row["accuracy"] for row in result["compare"]["degradations"]}
+    return [{"held_out": held, "trained": trained, "held_out_gain": new[held] - old[held],
+             "trained_gain": new[trained] - old[trained]} for held, trained in HELD_OUT_PAIRS.items()]
+
+
+def degradation_markdown(result: dict) -> list[str]:
+    if not result.get("degradations"):
+        return []
+    names = result["labels"]
+    previous = {row["name"]: row for row in result.get("compare", {}).get("degradations", [])}
+    lines = ["", "### Classroom degradations (PrivateTest through `ExpressionClassifier.predict`)", "",
+             "Each 48 px face is area-downscaled to N px and/or blurred, noised and compressed "
+             "(`edge/evaluation/degrade.py`, fixed seed), then goes through the classifier's own resize "
+             "to its input size. *Held out*: never applied in training."
+             + (f" *Previous*: `{result['compare']['model']}`, measured in the same run." if previous else ""), "",
+             "| condition | top-1 | " + ("previous top-1 | " if previous else "") + "macro-F1 | "
+             + ("previous macro-F1 | " if previous else "") + "ECE | recall " + " / ".join(names) + " |",
+             "|---|---|" + ("---|" if previous else "") + "---|" + ("---|" if previous else "") + "---|---|"]
+    for row in result["degradations"]:
+        old = previous.get(row["name"])
+        recall = " / ".join(f"{row['recall'][name]:.2f}" for name in names)
+        lines.append(f"| {row['name']} | {row['accuracy']:.4f} | "
+                     + (f"{old['accuracy']:.4f} | " if old else "") + f"{row['macro_f1']:.4f} | "
+                     + (f"{old['macro_f1']:.4f} | " if old else "") + f"{row['ece']:.4f} | {recall} |")
+    if previous:
+        lines += ["", "Previous model's per-class recall: " + "; ".join(
+            f"{name}: " + " / ".join(f"{row['recall'][label]:.2f}" for label in names)
+            for name, row in previous.items() if name in {PROTOCOL[0].name, MONITOR.name})]
+    for gain in held_out_gains(result):
+        lines += ["", f"Held out vs trained: **{gain['held_out']}** {gain['held_out_gain'] * 100:+.1f} points over "
+                  f"the previous model, **{gain['trained']}** {gain['trained_gain'] * 100:+.1f} points."]
+    other = result.get("flip_average_other")
+    if other:
+        lines += ["", f"Test-time choice: with mirror-image averaging {'on' if other['flip_average'] else 'off'} "
+                  f"(the other setting; twice the per-face cost when on): " + ", ".join(
+                      f"{name} {other[name]:.4f}" for name in (PROTOCOL[0].name, MONITOR.name)) + "."]
+    return lines
 
 
 def write_report(result: dict, out_dir: Path) -> dict[str, Path]:

@@ -1,86 +1,98 @@
-"""Batch augmentation that emulates classroom webcams, vectorised in TensorFlow.
+"""Per-face augmentation that emulates classroom cameras, in numpy/OpenCV (no framework).
 
-Operates on float32 batches (N, S, S, 1) in the 0–255 pixel range.
+A 48 px FER2013 face becomes one model input (size×size uint8) in the order a camera and the
+pipeline produce it: detector jitter (one affine warp, as `aligned_crop` does), lighting, then
+— for most faces — the classroom degradations of `edge.evaluation.degrade` at a random face
+size (fewer pixels, blur, sensor noise, compression), then the classifier's own resize to the
+input size, and occluders. The random stream depends only on (seed, stage, epoch, batch), so a
+batch has the same pixels whichever process makes it, and a resumed run sees the same data.
 """
 
 from __future__ import annotations
 
 import math
 
-import tensorflow as tf
+import cv2
+import numpy as np
 
+from edge.evaluation.degrade import compress, downscale, gaussian_blur, gaussian_noise
+from edge.inference.preprocess import resize_square
 from edge.training.recipe import AugmentConfig
 
 
-def _affine(images: tf.Tensor, cfg: AugmentConfig) -> tf.Tensor:
-    n = tf.shape(images)[0]
-    size = tf.cast(tf.shape(images)[1], tf.float32)
-    angle = tf.random.uniform([n], -1.0, 1.0) * cfg.max_rotation_deg * math.pi / 180.0
-    scale = 1.0 + tf.random.uniform([n], -cfg.zoom_range, cfg.zoom_range)
-    flip = tf.where(tf.random.uniform([n]) < 0.5, -1.0, 1.0)
-    tx = tf.random.uniform([n], -cfg.max_shift, cfg.max_shift) * size
-    ty = tf.random.uniform([n], -cfg.max_shift, cfg.max_shift) * size
-    centre = (size - 1.0) / 2.0
-    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
-    # Output→input mapping (what ImageProjectiveTransform wants): rotate/zoom about the centre,
-    # mirror horizontally for flipped samples, then shift.
-    a0, a1 = cos * flip, -sin
-    b0, b1 = sin * flip, cos
-    a2 = centre - a0 * centre - a1 * centre + tx
-    b2 = centre - b0 * centre - b1 * centre + ty
-    zeros = tf.zeros([n])
-    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
+def jitter_warp(face: np.ndarray, size: int, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """Rotation, zoom, shift and mirror, warped straight from the face to size×size."""
+    side = face.shape[0]
+    angle = rng.uniform(-cfg.max_rotation_deg, cfg.max_rotation_deg)
+    scale = (size / side) * (1.0 + rng.uniform(-cfg.zoom_range, cfg.zoom_range))
+    centre = ((side - 1) / 2.0, (side - 1) / 2.0)
+    matrix = cv2.getRotationMatrix2D(centre, angle, scale)
+    shift = rng.uniform(-cfg.max_shift, cfg.max_shift, 2) * size
+    matrix[:, 2] += (size - 1) / 2.0 - np.array(centre) + shift
+    if rng.random() < 0.5:  # mirror the output about its vertical centre line
+        matrix[0] = -matrix[0]
+        matrix[0, 2] += size - 1
+    return cv2.warpAffine(face, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
-def _photometric(images: tf.Tensor, cfg: AugmentConfig) -> tf.Tensor:
-    n = tf.shape(images)[0]
-    unit = images / 255.0
-    gamma = tf.exp(tf.random.uniform([n, 1, 1, 1], -cfg.gamma, cfg.gamma))
-    unit = tf.pow(tf.clip_by_value(unit, 1e-4, 1.0), gamma)
-    mean = tf.reduce_mean(unit, axis=[1, 2, 3], keepdims=True)
-    contrast = 1.0 + tf.random.uniform([n, 1, 1, 1], -cfg.contrast, cfg.contrast)
-    brightness = tf.random.uniform([n, 1, 1, 1], -cfg.brightness, cfg.brightness)
-    unit = (unit - mean) * contrast + mean + brightness
-    return tf.clip_by_value(unit, 0.0, 1.0) * 255.0
+def lighting(face: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """Gamma, contrast around the mean, brightness; uint8 in and out."""
+    unit = np.clip(face.astype(np.float32) / 255.0, 1e-4, 1.0)
+    unit = unit ** math.exp(rng.uniform(-cfg.gamma, cfg.gamma))
+    mean = float(unit.mean())
+    unit = (unit - mean) * (1.0 + rng.uniform(-cfg.contrast, cfg.contrast)) + mean
+    unit += rng.uniform(-cfg.brightness, cfg.brightness)
+    return np.clip(np.rint(unit * 255.0), 0, 255).astype(np.uint8)
 
 
-def _blur(images: tf.Tensor, cfg: AugmentConfig) -> tf.Tensor:
-    kernel = tf.constant([1.0, 2.0, 1.0]) / 4.0
-    kernel = tf.reshape(kernel[:, None] * kernel[None, :], [3, 3, 1, 1])
-    blurred = tf.nn.conv2d(images, kernel, strides=1, padding="SAME")
-    pick = tf.random.uniform([tf.shape(images)[0], 1, 1, 1]) < cfg.blur_probability
-    return tf.where(pick, blurred, images)
+def classroom_degradation(face: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """A random face size, blur, noise and JPEG quality; returns the face at its degraded size.
+
+    Face sizes are drawn uniformly in log scale over [min, max] px, so small faces are as
+    common as large ones per octave; blur and noise are at the degraded face's own scale.
+    """
+    size = int(round(math.exp(rng.uniform(math.log(cfg.min_face_px), math.log(cfg.max_face_px)))))
+    face = downscale(face, size)
+    if rng.random() < cfg.degrade_blur_probability:
+        face = gaussian_blur(face, rng.uniform(0.3, cfg.degrade_blur_sigma_max))
+    if rng.random() < cfg.degrade_noise_probability:
+        face = gaussian_noise(face, rng.uniform(1.0, cfg.degrade_noise_sigma_max), rng)
+    if rng.random() < cfg.jpeg_probability:
+        face = compress(face, int(rng.integers(cfg.jpeg_quality_min, cfg.jpeg_quality_max + 1)))
+    return face
 
 
-def _noise(images: tf.Tensor, cfg: AugmentConfig) -> tf.Tensor:
-    std = tf.random.uniform([tf.shape(images)[0], 1, 1, 1], 0.0, cfg.noise_std_max)
-    return tf.clip_by_value(images + tf.random.normal(tf.shape(images)) * std, 0.0, 255.0)
+def occlude(face: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """A flat rectangle of random grey (a hand, a mask, a pen)."""
+    size = face.shape[0]
+    h, w = (rng.uniform(0.15, cfg.occlusion_max_side, 2) * size).astype(int)
+    y0, x0 = int(rng.uniform(0, size - h)), int(rng.uniform(0, size - w))
+    face = face.copy()
+    face[y0:y0 + h, x0:x0 + w] = int(rng.integers(0, 256))
+    return face
 
 
-def _occlude(images: tf.Tensor, cfg: AugmentConfig) -> tf.Tensor:
-    """A flat rectangle of random grey (a hand, a mask, a pen) on some samples."""
-    n = tf.shape(images)[0]
-    size = tf.shape(images)[1]
-    sizef = tf.cast(size, tf.float32)
-    h = tf.random.uniform([n], 0.15, cfg.occlusion_max_side) * sizef
-    w = tf.random.uniform([n], 0.15, cfg.occlusion_max_side) * sizef
-    y0 = tf.random.uniform([n]) * (sizef - h)
-    x0 = tf.random.uniform([n]) * (sizef - w)
-    coords = tf.cast(tf.range(size), tf.float32)
-    inside_y = (coords[None, :] >= y0[:, None]) & (coords[None, :] < (y0 + h)[:, None])
-    inside_x = (coords[None, :] >= x0[:, None]) & (coords[None, :] < (x0 + w)[:, None])
-    mask = inside_y[:, :, None] & inside_x[:, None, :]
-    mask &= (tf.random.uniform([n]) < cfg.occlusion_probability)[:, None, None]
-    grey = tf.random.uniform([n, 1, 1], 0.0, 255.0)
-    return tf.where(mask[..., None], grey[..., None], images)
+def augment_face(face: np.ndarray, size: int, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """One 48 px uint8 face → one size×size uint8 training input."""
+    out = lighting(jitter_warp(face, size, cfg, rng), cfg, rng)
+    if rng.random() < cfg.degrade_probability:
+        out = resize_square(classroom_degradation(out, cfg, rng), size)
+    elif rng.random() < cfg.blur_probability:  # clean faces: the old mild softness and noise
+        out = gaussian_blur(out, 0.8)
+    if rng.random() < cfg.occlusion_probability:
+        out = occlude(out, cfg, rng)
+    if cfg.noise_std_max > 0 and rng.random() < 0.5:
+        out = gaussian_noise(out, rng.uniform(0.0, cfg.noise_std_max), rng)
+    return out
 
 
-def augment(images: tf.Tensor, cfg: AugmentConfig) -> tf.Tensor:
-    images = _affine(images, cfg)
-    images = _photometric(images, cfg)
-    images = _blur(images, cfg)
-    images = _occlude(images, cfg)
-    return _noise(images, cfg)
+def batch_rng(seed: int, stage: int, epoch: int, batch: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stage, epoch, batch])
+
+
+def augment_batch(faces: np.ndarray, size: int, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """(N, 48, 48) uint8 → (N, size, size, 1) uint8."""
+    out = np.empty((len(faces), size, size, 1), np.uint8)
+    for index, face in enumerate(faces):
+        out[index, :, :, 0] = augment_face(face, size, cfg, rng)
+    return out

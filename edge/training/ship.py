@@ -23,7 +23,19 @@ log = logging.getLogger("lsi_edge.train")
 REPRESENTATIVE_IMAGES = 400
 
 
-def _metadata(recipe: Recipe, shared: Path, flip_average: bool, temperature: float, calibration: dict) -> dict:
+def training_run(run_dir: Path) -> dict:
+    """Where and how long the run trained, from its log (epochs, minutes, Keras backend, early stop)."""
+    log_file = run_dir / "log.jsonl"
+    epochs = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()] if log_file.exists() else []
+    plans = {stage: json.loads((run_dir / f"{stage}.plan.json").read_text())
+             for stage in ("head", "finetune", "refine") if (run_dir / f"{stage}.plan.json").exists()}
+    return {"epochs_run": len(epochs), "minutes": round(sum(e["seconds"] for e in epochs) / 60.0, 1),
+            "backends": sorted({e.get("backend", "tensorflow") for e in epochs}),
+            "stopped_early": {stage: plan["stopped_after"] for stage, plan in plans.items() if "stopped_after" in plan}}
+
+
+def _metadata(recipe: Recipe, shared: Path, flip_average: bool, temperature: float, calibration: dict,
+              run: dict | None = None) -> dict:
     return {
         "format": "tflite",
         "quantization": "full-integer INT8: uint8 input, int8 logits output",
@@ -41,6 +53,7 @@ def _metadata(recipe: Recipe, shared: Path, flip_average: bool, temperature: flo
         "training_data": {"fer2013.npz": sha256_of(fer2013_path(shared)),
                           "ferplus_votes.csv": sha256_of(shared / "data" / "ferplus_votes.csv")},
         "recipe": asdict(recipe),
+        **({"training_run": run} if run else {}),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -74,7 +87,8 @@ def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path,
     }
     log.info("temperature %.3f: PublicTest ECE %.4f -> %.4f", temperature,
              calibration["val_ece_before"], calibration["val_ece_after"])
-    metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, temperature, calibration), indent=2))
+    metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, temperature, calibration,
+                                                  training_run(run_dir)), indent=2))
     return output, fp32
 
 

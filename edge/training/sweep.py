@@ -27,7 +27,7 @@ log = logging.getLogger("lsi_edge.sweep")
 def _measure(recipe: Recipe, shared: Path, label: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         run_dir = Path(folder)
-        model = train(recipe, shared, run_dir / "run")
+        model, recipe = train(recipe, shared, run_dir / "run")
         output, _ = ship(model, recipe, shared, run_dir, run_dir / "model_int8.tflite")
         classifier = ExpressionClassifier.load(output, threads=1)
         val = load_fer2013(shared, with_ferplus=False)["val"]

@@ -1,28 +1,33 @@
-"""Two-stage training of the expression model: head first, then the upper backbone.
+"""Training of the expression model: head first, then the upper backbone (optionally a refine stage).
 
 A run lives in one directory (checkpoints, log, recipe); running again with the same directory
 resumes where it stopped. Selection uses PublicTest only; PrivateTest is never looked at here.
+Plain Keras 3 with numpy/OpenCV augmentation, so the same code trains on TensorFlow (CPU) or on
+JAX / PyTorch (GPU, `KERAS_BACKEND`); the weights it writes load under any of them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from edge import metrics
-from edge.datasets import FER2013_LABELS, Split, load_fer2013
+from edge.datasets import FER2013_LABELS, Split, load_training_splits
+from edge.evaluation.degrade import MONITOR, degrade_all
 from edge.inference.preprocess import prepare_batch
-from edge.training.augment import augment
-from edge.training.model import build_model, set_trainable
+from edge.training.batches import AugmentedBatches
+from edge.training.model import build_model, load_model_weights, save_model_weights, set_trainable
 from edge.training.recipe import Recipe
 
 log = logging.getLogger("lsi_edge.train")
+STAGES = {"head": 0, "finetune": 1, "refine": 2}  # stage ids in the augmentation's random stream
 
 
 def soft_targets(split: Split, ferplus_weight: float, num_classes: int = 7) -> np.ndarray:
@@ -49,149 +54,233 @@ def _subset(split: Split, limit: int | None, seed: int) -> Split:
                  None if split.ferplus is None else split.ferplus[index])
 
 
-def _train_dataset(images: np.ndarray, targets: np.ndarray, weights: np.ndarray, recipe: Recipe):
-    data = tf.data.Dataset.from_tensor_slices((images, targets, weights))
-    data = data.shuffle(len(images), seed=recipe.seed, reshuffle_each_iteration=True)
-    data = data.batch(recipe.batch_size, drop_remainder=True)
-
-    def _augment(x, y, w):
-        return augment(tf.cast(x, tf.float32), recipe.augment), y, w
-
-    return data.map(_augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+def selection_score(val_accuracy: float, monitor_accuracy: float) -> float:
+    """What picks the checkpoint that ships: PublicTest accuracy as is and at the monitored
+    classroom degradation, equally weighted (the model serves both near and far faces)."""
+    return (val_accuracy + monitor_accuracy) / 2.0
 
 
-class _Progress(tf.keras.callbacks.Callback):
-    """Per epoch: time, ETA, PublicTest accuracy / macro-F1; keeps the best weights."""
+def epoch_learning_rate(epoch: int, peak: float, warmup_epochs: int, total_epochs: int) -> float:
+    """Linear warm-up to the peak over warmup_epochs, then cosine decay to 1 % of it at the last epoch."""
+    if epoch < warmup_epochs:
+        return peak * (epoch + 1) / (warmup_epochs + 1)
+    span = max(1, total_epochs - warmup_epochs - 1)
+    progress = min(1.0, (epoch - warmup_epochs) / span)
+    return peak * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
-    def __init__(self, stage: str, total_epochs: int, val_x: np.ndarray, val_y: np.ndarray,
-                 run_dir: Path, log_file: Path):
+
+class _Validation:
+    """PublicTest as is and under the monitored degradation, at one input size."""
+
+    def __init__(self, split: Split, size: int):
+        self.size = size
+        self.labels = split.labels
+        self.clean = prepare_batch(split.images, size).astype(np.float32)
+        self.degraded = prepare_batch(degrade_all(split.images, MONITOR), size).astype(np.float32)
+
+    def measure(self, model) -> dict:
+        clean = model.predict(self.clean, batch_size=256, verbose=0).argmax(axis=1)
+        degraded = model.predict(self.degraded, batch_size=256, verbose=0).argmax(axis=1)
+        accuracy, monitor = metrics.accuracy(self.labels, clean), metrics.accuracy(self.labels, degraded)
+        return {"val_accuracy": accuracy, "val_macro_f1": metrics.macro_f1(self.labels, clean, len(FER2013_LABELS)),
+                "val_accuracy_monitor": monitor, "score": selection_score(accuracy, monitor)}
+
+
+class _Progress(keras.callbacks.Callback):
+    """Per epoch: learning rate, time, ETA, PublicTest figures; keeps the best weights; obeys the
+    time budget (fixes the stage's epoch count after the warm-up, stops before the deadline)."""
+
+    def __init__(self, stage: str, recipe: Recipe, plan: dict, validation: _Validation, run_dir: Path,
+                 deadline: float | None):
         super().__init__()
-        self.stage, self.total = stage, total_epochs
-        self.val_x, self.val_y = val_x, val_y
-        self.log_file = log_file
-        self.best_weights, self.best_file = best_files(run_dir, val_x.shape[1])
+        self.stage, self.recipe, self.plan = stage, recipe, plan
+        self.validation = validation
+        self.run_dir, self.log_file = run_dir, run_dir / "log.jsonl"
+        self.best_weights, self.best_file = best_files(run_dir, validation.size)
+        self.deadline = deadline
         self.started = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.monotonic()
+        if self.plan["peak_lr"] is not None:
+            self.model.optimizer.learning_rate = epoch_learning_rate(
+                epoch, self.plan["peak_lr"], self.plan["warmup"], self.plan["epochs"])
 
     def on_epoch_end(self, epoch, logs=None):
+        figures = self.validation.measure(self.model)
         elapsed = time.monotonic() - self.started
-        logits = self.model.predict(self.val_x, batch_size=256, verbose=0)
-        predicted = logits.argmax(axis=1)
-        val_acc = metrics.accuracy(self.val_y, predicted)
-        val_f1 = metrics.macro_f1(self.val_y, predicted, len(FER2013_LABELS))
-        best = json.loads(self.best_file.read_text()) if self.best_file.exists() else {"val_accuracy": -1}
-        improved = val_acc > best["val_accuracy"]
+        best = json.loads(self.best_file.read_text()) if self.best_file.exists() else {"score": -1}
+        improved = figures["score"] > best.get("score", -1)
         if improved:
-            self.model.save_weights(self.best_weights)
-            best = {"val_accuracy": val_acc, "val_macro_f1": val_f1, "stage": self.stage, "epoch": epoch + 1}
-            self.best_file.write_text(json.dumps(best, indent=2))
-        record = {"stage": self.stage, "input_size": int(self.val_x.shape[1]), "epoch": epoch + 1,
-                  "epochs": self.total, "seconds": round(elapsed, 1),
+            save_model_weights(self.model, self.best_weights)
+            self.best_file.write_text(json.dumps({**figures, "stage": self.stage, "epoch": epoch + 1}, indent=2))
+        record = {"stage": self.stage, "input_size": self.validation.size, "epoch": epoch + 1,
+                  "epochs": self.plan["epochs"], "seconds": round(elapsed, 1),
+                  "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
                   "loss": round(float(logs.get("loss", float("nan"))), 4),
-                  "val_accuracy": round(val_acc, 4), "val_macro_f1": round(val_f1, 4), "best": improved}
+                  **{key: round(value, 4) for key, value in figures.items()},
+                  "monitor": MONITOR.name, "best": improved, "backend": keras.backend.backend()}
         with open(self.log_file, "a") as handle:
             handle.write(json.dumps(record) + "\n")
-        eta_min = elapsed * (self.total - epoch - 1) / 60.0
-        log.info("[%s] epoch %d/%d  %.0fs  loss %.4f  val acc %.4f  macro-F1 %.4f%s  ETA %.1f min",
-                 self.stage, epoch + 1, self.total, elapsed, record["loss"], val_acc, val_f1,
+        self._budget(epoch, elapsed)
+        eta_min = elapsed * (self.plan["epochs"] - epoch - 1) / 60.0
+        log.info("[%s] epoch %d/%d  %.0fs  loss %.4f  val acc %.4f  macro-F1 %.4f  %s %.4f%s  ETA %.1f min",
+                 self.stage, epoch + 1, self.plan["epochs"], elapsed, record["loss"], figures["val_accuracy"],
+                 figures["val_macro_f1"], MONITOR.name, figures["val_accuracy_monitor"],
                  "  (best)" if improved else "", eta_min)
+        if epoch + 1 >= last_epoch(self.plan):
+            self.model.stop_training = True
+
+    def _budget(self, epoch: int, epoch_seconds: float) -> None:
+        if self.deadline is None:
+            return
+        left = self.deadline - time.time()
+        if not self.plan.get("fixed") and epoch + 1 >= max(1, self.plan["warmup"]):
+            # The warm-up's epochs do not depend on the total, so the total can be chosen now.
+            fits = epoch + 1 + int(left // (epoch_seconds * 1.05))
+            self.plan.update(epochs=max(epoch + 1, min(self.plan["epochs"], fits)), fixed=True)
+            (self.run_dir / f"{self.stage}.plan.json").write_text(json.dumps(self.plan, indent=2))
+            log.info("[%s] time budget: %d epochs in all (%.0f s per epoch, %.0f s left)",
+                     self.stage, self.plan["epochs"], epoch_seconds, left)
+        if left < epoch_seconds * 1.05 and epoch + 1 < self.plan["epochs"]:
+            # The schedule keeps its length (recorded in the recipe); the stage ends early.
+            log.warning("[%s] stopping after epoch %d of %d: the time budget is spent", self.stage, epoch + 1,
+                        self.plan["epochs"])
+            self.plan.update(fixed=True, stopped_after=epoch + 1)
+            (self.run_dir / f"{self.stage}.plan.json").write_text(json.dumps(self.plan, indent=2))
+            self.model.stop_training = True
 
 
 def best_files(run_dir: Path, input_size: int) -> tuple[Path, Path]:
     """Best PublicTest weights and their record, kept per input size (a resized stage competes
     only with itself: its model is the one that ships)."""
-    return run_dir / f"best_s{input_size}.weights.h5", run_dir / f"best_s{input_size}.json"
+    return run_dir / f"best_s{input_size}.weights.npz", run_dir / f"best_s{input_size}.json"
 
 
-def _warmup_cosine(peak_lr: float, total_steps: int, warmup_steps: int):
-    """Linear warm-up from peak/10 to the peak, then cosine decay to 1 % of it over the rest."""
-    total_steps = max(1, total_steps)
-    warmup_steps = min(warmup_steps, total_steps - 1)
-    return tf.keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=peak_lr / 10, decay_steps=total_steps - warmup_steps,
-        warmup_target=peak_lr, warmup_steps=warmup_steps, alpha=0.01)
+def last_epoch(plan: dict) -> int:
+    """Where a stage ends: its schedule's last epoch, or earlier if a time budget stopped it."""
+    return plan.get("stopped_after", plan["epochs"])
 
 
 def _loss(recipe: Recipe):
-    return tf.keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing)
+    return keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing)
 
 
-def _run_stage(model, stage: str, epochs: int, lr, recipe: Recipe, train_data, steps: int,
-               val_x, val_y, run_dir: Path) -> None:
-    done = run_dir / f"{stage}.done.weights.h5"
+def _stage_plan(run_dir: Path, stage: str, epochs: int, peak_lr: float | None, warmup: int) -> dict:
+    stored = run_dir / f"{stage}.plan.json"
+    if stored.exists():
+        return json.loads(stored.read_text())  # a budgeted run's epoch count, fixed after its warm-up
+    return {"epochs": epochs, "peak_lr": peak_lr, "warmup": warmup, "fixed": False}
+
+
+def _run_stage(model, stage: str, plan: dict, recipe: Recipe, data: dict, validation: _Validation,
+               run_dir: Path, deadline: float | None) -> None:
+    done = done_file(run_dir, stage)
     if done.exists():
-        model.load_weights(done)
+        load_model_weights(model, done)
         log.info("[%s] already complete, loaded %s", stage, done)
         return
-    if epochs <= 0:
+    later = [other for other in list(STAGES)[list(STAGES).index(stage) + 1:] if done_file(run_dir, other).exists()]
+    if later:
+        log.info("[%s] skipped: the later stage %s is complete", stage, later[0])
         return
-    optimizer = tf.keras.optimizers.AdamW(learning_rate=lr, weight_decay=recipe.weight_decay)
-    model.compile(optimizer=optimizer, loss=_loss(recipe))
-    callbacks = [
-        tf.keras.callbacks.BackupAndRestore(str(run_dir / f"{stage}.backup")),
-        _Progress(stage, epochs, val_x, val_y, run_dir, run_dir / "log.jsonl"),
-    ]
-    model.fit(train_data, epochs=epochs, steps_per_epoch=steps, callbacks=callbacks, verbose=0)
-    model.save_weights(done)
+    if plan["epochs"] <= 0:
+        return
+    learning_rate = plan["peak_lr"] if plan["peak_lr"] is not None else recipe.head_lr
+    model.compile(optimizer=keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=recipe.weight_decay),
+                  loss=_loss(recipe))
+    backup = run_dir / f"{stage}.backup"
+    metadata = backup / "training_metadata.json"
+    start_epoch = json.loads(metadata.read_text())["epoch"] if metadata.exists() else 0
+    batches = AugmentedBatches(data["faces"], data["targets"], data["weights"], validation.size, recipe.augment,
+                               recipe.seed, recipe.batch_size, STAGES[stage], data["workers"])
+    log.info("[%s] %d images, %d steps/epoch, input %d, %d augmentation workers%s", stage, batches.count,
+             batches.steps, validation.size, batches.workers, f", resuming at epoch {start_epoch + 1}" if start_epoch else "")
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup)),
+                 _Progress(stage, recipe, plan, validation, run_dir, deadline)]
+    try:
+        if start_epoch < last_epoch(plan):
+            model.fit(batches.stream(start_epoch), epochs=last_epoch(plan), steps_per_epoch=batches.steps, shuffle=False,
+                      callbacks=callbacks, verbose=0)
+    finally:
+        batches.close()
+    save_model_weights(model, done)
 
 
-def train(recipe: Recipe, shared: Path, run_dir: Path) -> tf.keras.Model:
-    """Train (or resume) into run_dir; returns the model holding the best PublicTest weights."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+def done_file(run_dir: Path, stage: str) -> Path:
+    return run_dir / f"{stage}.done.weights.npz"
+
+
+def _resolve_recipe(recipe: Recipe, run_dir: Path, budgeted: bool) -> Recipe:
+    """The recipe of this run directory: a new run stores it, a resumed one must match it."""
     recipe_file = run_dir / "recipe.json"
-    if recipe_file.exists():
-        stored = Recipe.from_dict(json.loads(recipe_file.read_text()))
-        if stored != recipe and not recipe.extends(stored):
-            raise ValueError(f"{run_dir} holds a run with another recipe; use a new --run-dir "
-                             f"or the same options to resume it")
-        if stored != recipe:
-            if (run_dir / "refine.done.weights.h5").exists():
-                raise ValueError(f"{run_dir}: the refine stage already ran with other settings; use a new --run-dir")
-            recipe_file.write_text(json.dumps(asdict(recipe), indent=2))
-            log.info("extending the run in %s with a refine stage of %d epochs", run_dir, recipe.refine_epochs)
-        log.info("resuming the run in %s", run_dir)
-    else:
+    if not recipe_file.exists():
         recipe_file.write_text(json.dumps(asdict(recipe), indent=2))
-    tf.keras.utils.set_random_seed(recipe.seed)
+        return recipe
+    stored = Recipe.from_dict(json.loads(recipe_file.read_text()))
+    if budgeted and stored.finetune_epochs <= recipe.finetune_epochs:
+        recipe = replace(recipe, finetune_epochs=stored.finetune_epochs)  # a budget may have shortened it
+    if stored != recipe and not recipe.extends(stored):
+        raise ValueError(f"{run_dir} holds a run with another recipe; use a new --run-dir "
+                         f"or the same options to resume it")
+    if stored != recipe:
+        if done_file(run_dir, "refine").exists():
+            raise ValueError(f"{run_dir}: the refine stage already ran with other settings; use a new --run-dir")
+        recipe_file.write_text(json.dumps(asdict(recipe), indent=2))
+        log.info("extending the run in %s with a refine stage of %d epochs", run_dir, recipe.refine_epochs)
+    log.info("resuming the run in %s", run_dir)
+    return recipe
 
-    splits = load_fer2013(shared, with_ferplus=recipe.ferplus_weight > 0)
+
+def train(recipe: Recipe, shared: Path, run_dir: Path, workers: int | None = None,
+          time_budget_minutes: float | None = None) -> tuple[keras.Model, Recipe]:
+    """Train (or resume) into run_dir; returns the model with the best PublicTest weights and the
+    recipe as run (with a time budget, the fine-tuning epochs that fitted).
+
+    time_budget_minutes: wall-clock limit for this call. The fine-tuning stage fixes its epoch
+    count after its warm-up from the measured epoch time (recorded in recipe.json, so the same
+    run can be repeated without a budget), and every stage stops before the limit with its
+    best weights saved.
+    """
+    started = time.time()
+    deadline = None if time_budget_minutes is None else started + time_budget_minutes * 60.0
+    run_dir.mkdir(parents=True, exist_ok=True)
+    recipe = _resolve_recipe(recipe, run_dir, deadline is not None)
+    keras.utils.set_random_seed(recipe.seed)
+    log.info("Keras %s, backend %s", keras.__version__, keras.backend.backend())
+
+    splits = load_training_splits(shared, with_ferplus=recipe.ferplus_weight > 0)
     train_split = _subset(splits["train"], recipe.max_train_images, recipe.seed)
     val_split = _subset(splits["val"], recipe.max_val_images, recipe.seed)
-    targets = soft_targets(train_split, recipe.ferplus_weight)
-    sample_weights = class_weights(train_split.labels, recipe.class_weight_power)[train_split.labels]
-    steps = max(1, len(train_split.labels) // recipe.batch_size)
+    data = {"faces": train_split.images, "targets": soft_targets(train_split, recipe.ferplus_weight),
+            "weights": class_weights(train_split.labels, recipe.class_weight_power)[train_split.labels],
+            "workers": workers}
 
-    def data_at(size: int):
-        train_x = prepare_batch(train_split.images, size)
-        log.info("training on %d images (%d steps/epoch), validating on %d; input %d, alpha %g",
-                 len(train_x), steps, len(val_split.labels), size, recipe.alpha)
-        return _train_dataset(train_x, targets, sample_weights, recipe), prepare_batch(val_split.images, size)
-
-    train_data, val_x = data_at(recipe.input_size)
+    validation = _Validation(val_split, recipe.input_size)
     model = build_model(recipe.input_size, recipe.alpha, recipe.dropout,
                         shared if recipe.pretrained else None, bn_momentum=recipe.bn_momentum)
     set_trainable(model, None)
-    _run_stage(model, "head", recipe.head_epochs, recipe.head_lr, recipe, train_data, steps,
-               val_x, val_split.labels, run_dir)
+    _run_stage(model, "head", _stage_plan(run_dir, "head", recipe.head_epochs, None, 0), recipe, data,
+               validation, run_dir, deadline)
     set_trainable(model, recipe.fine_tune_from)
-    schedule = _warmup_cosine(recipe.finetune_lr, recipe.finetune_epochs * steps, int(recipe.warmup_epochs * steps))
-    _run_stage(model, "finetune", recipe.finetune_epochs, schedule, recipe, train_data, steps,
-               val_x, val_split.labels, run_dir)
+    plan = _stage_plan(run_dir, "finetune", recipe.finetune_epochs, recipe.finetune_lr, int(recipe.warmup_epochs))
+    _run_stage(model, "finetune", plan, recipe, data, validation, run_dir, deadline)
+    if plan["epochs"] != recipe.finetune_epochs:
+        recipe = replace(recipe, finetune_epochs=plan["epochs"])
+        (run_dir / "recipe.json").write_text(json.dumps(asdict(recipe), indent=2))
     if recipe.refine_epochs > 0:
-        if not (run_dir / "refine.done.weights.h5").exists():
-            model.load_weights(best_files(run_dir, recipe.input_size)[0])  # restart from the best so far
+        if not done_file(run_dir, "refine").exists():
+            load_model_weights(model, best_files(run_dir, recipe.input_size)[0])  # restart from the best so far
         if recipe.final_input_size != recipe.input_size:
-            # Progressive resizing: same weights, larger input; fresh data at that size.
+            # Progressive resizing: same weights, larger input; fresh validation data at that size.
             weights = model.get_weights()
             model = build_model(recipe.final_input_size, recipe.alpha, recipe.dropout, None,
                                 bn_momentum=recipe.bn_momentum)
             set_trainable(model, recipe.fine_tune_from)
             model.set_weights(weights)
-            train_data, val_x = data_at(recipe.final_input_size)
-        refine = _warmup_cosine(recipe.refine_lr, recipe.refine_epochs * steps, steps // 2)
-        _run_stage(model, "refine", recipe.refine_epochs, refine, recipe, train_data, steps,
-                   val_x, val_split.labels, run_dir)
-    model.load_weights(best_files(run_dir, recipe.final_input_size)[0])
-    return model
+            validation = _Validation(val_split, recipe.final_input_size)
+        _run_stage(model, "refine", _stage_plan(run_dir, "refine", recipe.refine_epochs, recipe.refine_lr, 1),
+                   recipe, data, validation, run_dir, deadline)
+    load_model_weights(model, best_files(run_dir, recipe.final_input_size)[0])
+    log.info("training done in %.1f min", (time.time() - started) / 60.0)
+    return model, recipe

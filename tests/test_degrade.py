@@ -1,0 +1,127 @@
+"""The classroom degradation protocol, the augmentation built on it, and the training data pack."""
+
+import numpy as np
+import pytest
+
+from edge.evaluation import degrade
+from edge.evaluation.degrade import HELD_OUT_PAIRS, PROTOCOL, by_name, degrade_all
+from edge.training.augment import augment_batch, batch_rng
+from edge.training.recipe import AugmentConfig
+
+
+@pytest.fixture(scope="module")
+def faces():
+    """Smooth synthetic 48 px faces (gradients and blobs), enough texture for codecs and blur."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:48, 0:48]
+    out = []
+    for _ in range(12):
+        cx, cy, r = rng.uniform(12, 36, 2).tolist() + [rng.uniform(6, 14)]
+        blob = 120 * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))
+        out.append(np.clip(60 + 2 * x + blob + rng.normal(0, 8, (48, 48)), 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+def test_protocol_is_deterministic_and_sizes_are_the_degraded_face_size(faces):
+    for condition in PROTOCOL:
+        first, second = degrade_all(faces, condition), degrade_all(faces, condition)
+        assert all(np.array_equal(a, b) for a, b in zip(first, second)), condition.name
+        side = condition.size or 48
+        assert all(face.shape == (side, side) and face.dtype == np.uint8 for face in first), condition.name
+    assert all(np.array_equal(a, b) for a, b in zip(degrade_all(faces, PROTOCOL[0]), faces))
+
+
+def test_each_degradation_changes_the_pixels_the_way_it_says(faces):
+    face = faces[0]
+    assert np.array_equal(degrade.compress(face, 100), degrade.compress(face, 100))
+    assert np.abs(degrade.compress(face, 10).astype(int) - face).mean() > np.abs(
+        degrade.compress(face, 90).astype(int) - face).mean()
+    assert degrade.gaussian_blur(face, 1.5).astype(float).std() < face.astype(float).std()
+    noise = degrade.gaussian_noise(np.full((200, 200), 128, np.uint8), 4.0, np.random.default_rng(1))
+    assert noise.astype(float).std() == pytest.approx(4.0, rel=0.05)
+    flat = np.full((48, 48), 100, np.uint8)
+    assert np.array_equal(degrade.downscale(flat, 24), np.full((24, 24), 100, np.uint8))
+
+
+def test_held_out_conditions_pair_with_trained_ones_of_the_same_size():
+    held = [c for c in PROTOCOL if c.held_out]
+    assert {c.name for c in held} == set(HELD_OUT_PAIRS)
+    for name, trained in HELD_OUT_PAIRS.items():
+        assert by_name(name).size == by_name(trained).size and not by_name(trained).held_out
+        assert (by_name(name).codec, by_name(name).resampling) != (degrade.TRAINED_CODEC, degrade.TRAINED_RESAMPLING)
+
+
+def test_training_never_applies_a_held_out_codec_or_resampling(faces, monkeypatch):
+    import edge.training.augment as augment
+
+    used = set()
+    real_compress, real_downscale = augment.compress, augment.downscale
+    monkeypatch.setattr(augment, "compress", lambda f, q, codec=degrade.TRAINED_CODEC: (
+        used.add(("codec", codec)), real_compress(f, q, codec))[1])
+    monkeypatch.setattr(augment, "downscale", lambda f, s, resampling=degrade.TRAINED_RESAMPLING: (
+        used.add(("resampling", resampling)), real_downscale(f, s, resampling))[1])
+    augment_batch(np.repeat(faces, 20, axis=0), 64, AugmentConfig(), batch_rng(1, 1, 0, 0))
+    assert used == {("codec", degrade.TRAINED_CODEC), ("resampling", degrade.TRAINED_RESAMPLING)}
+
+
+def test_augmentation_is_a_function_of_its_random_stream(faces):
+    cfg = AugmentConfig()
+    first = augment_batch(faces, 64, cfg, batch_rng(1, 1, 3, 5))
+    assert first.shape == (len(faces), 64, 64, 1) and first.dtype == np.uint8
+    assert np.array_equal(first, augment_batch(faces, 64, cfg, batch_rng(1, 1, 3, 5)))
+    assert not np.array_equal(first, augment_batch(faces, 64, cfg, batch_rng(1, 1, 3, 6)))
+
+
+def test_batches_do_not_depend_on_the_worker_count(faces):
+    from edge.training.batches import AugmentedBatches
+
+    targets, weights = np.eye(7, dtype=np.float32)[np.arange(len(faces)) % 7], np.ones(len(faces), np.float32)
+    streams = []
+    for workers in (0, 1):
+        source = AugmentedBatches(faces, targets, weights, 48, AugmentConfig(), seed=3, batch_size=4, stage=1,
+                                  workers=workers)
+        try:
+            stream = source.stream(start_epoch=1)
+            streams.append([next(stream) for _ in range(4)])  # crosses an epoch boundary (3 steps each)
+        finally:
+            source.close()
+    for (x0, y0, w0), (x1, y1, w1) in zip(*streams):
+        assert x0.dtype == np.float32 and np.array_equal(x0, x1) and np.array_equal(y0, y1) and np.array_equal(w0, w1)
+
+
+def test_learning_rate_warms_up_then_decays_to_one_percent():
+    from edge.training.train import epoch_learning_rate
+
+    rates = [epoch_learning_rate(e, 1e-3, 2, 10) for e in range(10)]
+    assert rates[0] < rates[1] < rates[2] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(rates[2:], rates[3:]))
+    assert rates[-1] == pytest.approx(1e-5)
+
+
+def test_training_pack_round_trips_the_training_splits(tmp_path):
+    from edge.datasets import TRAINING_PACK, load_fer2013, load_training_splits, write_training_pack
+
+    rng = np.random.default_rng(0)
+    shared = tmp_path / "shared"
+    (shared / "data").mkdir(parents=True)
+    counts = {"train": 20, "val": 6, "test": 5}
+    arrays = {}
+    for name, n in counts.items():
+        arrays[f"x_{name}"] = rng.integers(0, 256, (n, 48, 48), dtype=np.uint8)
+        arrays[f"y_{name}"] = rng.integers(0, 7, n)
+        arrays[f"exact_{name}"] = rng.random(n) > 0.2
+    np.savez_compressed(shared / "data" / "fer2013.npz", **arrays)
+    columns = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF"]
+    rows = [",".join(columns)] + [",".join(str(v) for v in rng.integers(0, 5, len(columns)))
+                                  for _ in range(sum(counts.values()))]
+    (shared / "data" / "ferplus_votes.csv").write_text("\n".join(rows) + "\n")
+
+    pack_dir = tmp_path / "pack"
+    write_training_pack(shared, pack_dir / TRAINING_PACK)
+    original, packed = load_fer2013(shared), load_training_splits(pack_dir)
+    assert set(packed) == {"train", "val"}
+    for name in packed:
+        assert np.array_equal(packed[name].images, original[name].images)
+        assert np.array_equal(packed[name].labels, original[name].labels)
+        assert np.array_equal(packed[name].exact, original[name].exact)
+        assert np.array_equal(packed[name].ferplus, original[name].ferplus, equal_nan=True)

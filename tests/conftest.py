@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,17 @@ import pytest
 from edge.datasets import fer2013_path
 from edge.paths import shared_dir
 from tests.mqtt_helpers import Broker
+
+
+def pytest_configure(config) -> None:
+    # matplotlib (imported by MediaPipe) caches its font list under $HOME: keep it in a folder of
+    # this run's, removed at the end, so that a test run leaves nothing outside its folders.
+    config.matplotlib_cache = tempfile.mkdtemp(prefix="lsi-test-matplotlib-")
+    os.environ["MPLCONFIGDIR"] = config.matplotlib_cache
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(config.matplotlib_cache, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -174,8 +174,8 @@ class _Figures(Collector):
         self.health = health
 
     def collect(self):
-        health, stats, status, link = self.health, self.health.pipeline.stats, self.health.capture_status, \
-            self.health.link
+        health = self.health
+        stats, status, link = health.pipeline.stats, health.capture_status, health.link
         yield CounterMetricFamily("lsi_edge_frames_processed", "Frames through the pipeline", value=stats.frames)
         dropped = CounterMetricFamily("lsi_edge_frames_dropped", "Frames from the source not processed: skipped "
                                       "to keep the processing rate (pacing) or failed (error)", labels=["reason"])

@@ -2,6 +2,7 @@
 
 from edge.config import Config
 from edge.doctor import run_checks
+from edge.storage.store import Store
 from tests.mjpeg_server import free_port
 from tests.test_run_cli import run_cli
 
@@ -15,6 +16,10 @@ def test_doctor_passes_on_this_installation_and_names_failures(tmp_path):
                  "database", "disk", "clock"):
         assert checks[name].ok or not checks[name].critical, checks[name]
     assert "does not exist yet" in checks["database"].detail and not (tmp_path / "d.db").exists()
+    Store(cfg.storage.url, cfg.device_id).close()  # a database as a run leaves it
+    before = sorted(tmp_path.iterdir())
+    database = next(c for c in run_checks(cfg) if c.name == "database")
+    assert database.ok and database.detail == "schema current" and sorted(tmp_path.iterdir()) == before
     assert not checks["MQTT broker"].ok and checks["MQTT broker"].critical  # expected, so unreachable is a failure
     broken = run_checks(cfg.model_copy(update={"source": cfg.source.model_copy(update={"uri": "/nope.mp4"})}))
     source = next(c for c in broken if c.name == "source")

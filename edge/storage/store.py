@@ -40,7 +40,9 @@ def schema_status(url: str) -> str:
     if path is not None:
         if not path.exists():
             return "absent"
-        url = f"sqlite:///file:{path}?mode=ro&uri=true"  # read-only: a check must not write
+        # Read-only and immutable: even a read-only connection creates -wal/-shm files next to a
+        # database in WAL mode, and a check must not write.
+        url = f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true"
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     newest = ScriptDirectory.from_config(cfg).get_current_head()

@@ -5,17 +5,29 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
+from edge.config import DEFAULT_LSI_WEIGHTS
+from edge.datasets import FER2013_LABELS
+from edge.lsi.scale import band_of, lsi_bands
+
 EMOTION_COLOURS = {"happy": "#2e9e4f", "surprise": "#7cc36b", "neutral": "#9aa5b1", "sad": "#4a78c2",
                    "fear": "#8a63c9", "angry": "#d64541", "disgust": "#b5651d"}
 SEGMENT_COLOURS = {"lecture": "#e8f0fe", "exercise": "#e6f4ea", "discussion": "#fef7e0", "quiz": "#fce8e6",
                    "break": "#f1f3f4", "custom": "#f3e8fd"}
 
 
+LSI_BANDS = lsi_bands(DEFAULT_LSI_WEIGHTS, FER2013_LABELS)  # the appliance's default weights
+BAND_CSS = {"low": "lsi-bad", "below calm": "lsi-mid", "calm": "lsi-good", "positive": "lsi-high"}
+
+
 def lsi_class(value: float | None) -> str:
-    """CSS class for an LSI figure: green from 60, amber from 40, red below (grey when suppressed)."""
+    """CSS class for an LSI figure by its band (edge/lsi/scale.py); grey when there is none."""
     if value is None:
         return "lsi-none"
-    return "lsi-good" if value >= 60 else "lsi-mid" if value >= 40 else "lsi-bad"
+    return BAND_CSS[band_of(value, LSI_BANDS).name]
+
+
+def lsi_band_name(value: float | None) -> str:
+    return "" if value is None else band_of(value, LSI_BANDS).name
 
 
 def _clock(epoch: float, span: float) -> str:

@@ -77,6 +77,7 @@ def recording(room: Room) -> bool:
 def inject_recording():
     rooms = visible_rooms() if g.get("user") is not None else []
     return {"recording_rooms": [r for r in rooms if recording(r)], "lsi_class": charts.lsi_class,
+            "lsi_band": charts.lsi_band_name,
             "segment_kinds": SEGMENT_KINDS}
 
 

@@ -33,7 +33,9 @@ class Appliance:
                  extra_sinks: list[Sink] | None = None):
         self.cfg = cfg
         self.store = Store(cfg.storage.url, cfg.device_id, cfg.storage.outbox_max)
-        self.classifier = classifier or ExpressionClassifier.load(cfg.classifier.model, cfg.classifier.threads)
+        # Attention mode opens no expression model at all (EU AI Act Art. 5(1)(f); docs/legal-and-ethics.md).
+        self.classifier = classifier or (ExpressionClassifier.load(cfg.classifier.model, cfg.classifier.threads)
+                                         if cfg.analysis.mode == "expression" else None)
         self.sessions = Sessions(self.store)
         self.link: MqttLink | None = None
         self.feed = FeedSink(self.store, self.sessions, None, on_change=self.publish_state)

@@ -83,6 +83,9 @@ def _eval_parser(sub) -> None:
                                                          "$LSI_EDGE_SCENE_CACHE, else ~/.cache/lsi-edge/scenes)")
     scenes.add_argument("--no-ablations", action="store_true", help="--scenario: skip the ablation table")
     scenes.add_argument("--no-sweep", action="store_true", help="--scenario: skip the smoothing sweep")
+    parser.add_argument("--confusion", action="store_true",
+                        help="measure what the index needs of the model on PublicTest (confusion per face size, "
+                             "accuracy against face size) and write it into the model's metadata JSON")
 
 
 def _cmd_eval_scenarios(args) -> int:
@@ -101,6 +104,12 @@ def _cmd_eval_scenarios(args) -> int:
 def _cmd_eval(args) -> int:
     if args.scenario:
         return _cmd_eval_scenarios(args)
+    if args.confusion:
+        from edge.evaluation.confusion import record
+
+        measured = record(args.model, shared_dir(args.data_dir))
+        print(json.dumps(measured["readability"], indent=2))
+        return 0
     from edge.evaluation.report import evaluate, write_report
 
     result = evaluate(shared_dir(args.data_dir), args.model, args.reference, args.latency_seconds)

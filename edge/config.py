@@ -81,13 +81,36 @@ class TrackingConfig(_Section):
 class ClassifierConfig(_Section):
     model: Path | None = Field(None, description="INT8 .tflite (default: models/expression_int8.tflite)")
     threads: int | None = Field(None, ge=1, le=16, description="interpreter threads (default: up to 4)")
-    crop_margin: float = Field(0.2, ge=0, le=1, description="margin around the detected box, "
-                                                            "as a fraction of its size")
+    crop_margin: float = Field(0.1, ge=0, le=1, description="margin around the detected box, as a fraction of "
+                                                            "its size (FER2013's faces are cropped tightly: "
+                                                            "0.1 reads best, see docs/evaluation.md)")
     align: bool = Field(True, description="level the eyes (from the detector's keypoints) before cropping")
     illumination: Literal["standardize", "clahe", "equalize", "none"] = Field(
         "standardize", description="illumination normalisation of the face crop: standardize (to FER2013's "
                                    "mean and contrast; no accuracy cost), clahe / equalize (local / global "
                                    "histogram; ~1 point less accurate on FER2013, see docs/performance.md)")
+
+
+class AnalysisConfig(_Section):
+    mode: Literal["expression", "attention"] = Field(
+        "expression", description="expression: LSI and class shares from readable faces, plus presence and "
+                                  "attention; attention: presence and attention only, no expression model is "
+                                  "opened (for schools in the EU: AI Act Art. 5(1)(f), see docs/legal-and-ethics.md)")
+
+
+class ReadabilityConfig(_Section):
+    max_yaw: float = Field(40.0, gt=0, le=90, description="faces turned further than this (degrees, estimated "
+                                                          "from the detector's keypoints) are not read")
+    min_pitch: float = Field(-25.0, ge=-90, le=0, description="faces looking down further than this are not "
+                                                             "read (a face bent over a desk reads as sad)")
+    max_pitch: float = Field(30.0, ge=0, le=90, description="faces looking up further than this are not read")
+    min_face_px: float | None = Field(None, ge=8, description="smaller faces are not read; default: the "
+                                                              "smallest size the shipped model reads well, "
+                                                              "from its metadata (else 20)")
+    heads_up_max_yaw: float = Field(45.0, gt=0, le=90, description="attention: a face turned less than this "
+                                                                   "faces the front")
+    heads_up_min_pitch: float = Field(-25.0, ge=-90, le=0, description="attention: a face looking down less "
+                                                                       "than this has its head up")
 
 
 class SmoothingConfig(_Section):
@@ -112,7 +135,11 @@ DEFAULT_LSI_WEIGHTS = {"happy": 1.0, "surprise": 0.6, "neutral": 0.4,
 class LsiConfig(_Section):
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_LSI_WEIGHTS), description="LSI weight per class name; the index maps the lowest weight to 0 and the highest to 100")
     window_seconds: float = Field(5.0, gt=0, description="aggregation window")
-    negative_threshold: float = Field(40.0, ge=0, le=100, description="a face below this LSI counts as negative")
+    shares: Literal["adjusted", "em", "average", "count"] = Field(
+        "adjusted", description="how a window's class shares are estimated from its readable faces: adjusted "
+                                "(corrected for the model's measured confusion at each face size), em (prior "
+                                "re-estimation), average (mean probabilities), count (each face's top class); "
+                                "compared in docs/evaluation.md")
 
     @field_validator("weights")
     @classmethod
@@ -196,6 +223,8 @@ class Config(_Section):
     privacy: PrivacyConfig = PrivacyConfig()
     tracking: TrackingConfig = TrackingConfig()
     classifier: ClassifierConfig = ClassifierConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    readability: ReadabilityConfig = ReadabilityConfig()
     smoothing: SmoothingConfig = SmoothingConfig()
     lsi: LsiConfig = LsiConfig()
     alerts: AlertConfig = AlertConfig()

@@ -34,6 +34,8 @@ def _opencv() -> Check:
 
 
 def _classifier(cfg: Config) -> Check:
+    if cfg.analysis.mode == "attention":
+        return Check("expression model", True, "not used: analysis.mode is attention (presence and attention only)")
     from edge.datasets import sha256_of
     from edge.inference import ExpressionClassifier
 

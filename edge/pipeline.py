@@ -16,13 +16,17 @@ import numpy as np
 
 from edge.capture.capture import Capture
 from edge.config import Config
+from edge.datasets import FER2013_LABELS
 from edge.detect.detector import FaceDetector
 from edge.detect.tiling import merge_detections
 from edge.inference.align import aligned_crop
 from edge.inference.classifier import ExpressionClassifier
+from edge.lsi.quantify import ConfusionModel
+from edge.lsi.scale import lsi_bands
 from edge.lsi.segments import SEGMENT_KINDS, AlertMonitor, SegmentTracker
 from edge.lsi.stage import IndexStage
 from edge.lsi.windows import WindowAggregate
+from edge.readability.gate import Readability, ReadabilityGate
 from edge.sinks import Sink
 from edge.smoothing.smoother import TrackDescriptors
 from edge.tracking.scene import frame_signature, signature_distance
@@ -54,17 +58,24 @@ class RunStats:
 class Pipeline:
     frame_done: Callable[[], None] | None = None  # called after every frame: health and the watchdog
 
-    def __init__(self, cfg: Config, classifier: ExpressionClassifier, sinks: list[Sink],
+    def __init__(self, cfg: Config, classifier: ExpressionClassifier | None, sinks: list[Sink],
                  detector: FaceDetector | None = None, observer: UpdateObserver | None = None):
+        """classifier None: attention mode (analysis.mode: attention), no expression model at all."""
         self.cfg, self.classifier, self.sinks = cfg, classifier, sinks
         self.detector = detector or FaceDetector(cfg.detection, cfg.privacy)
+        metadata = classifier.metadata.raw if classifier is not None else {}
+        min_crop_px = metadata.get("readability", {}).get("min_crop_px")  # measured per model, in crop pixels
+        crop_scale = 1.0 + 2.0 * cfg.classifier.crop_margin
+        self.gate = ReadabilityGate(cfg.readability, min_crop_px / crop_scale if min_crop_px else None)
+        self.confusion = ConfusionModel.from_metadata(metadata.get("confusion"))
+        self.labels = classifier.labels if classifier is not None else FER2013_LABELS
         self.observer = observer
         self.index: IndexStage | None = None
         self.segments = SegmentTracker()
-        self.alerts = AlertMonitor(cfg.alerts)
+        self.alerts = AlertMonitor(cfg.alerts, lsi_bands(cfg.lsi.weights, self.labels))
         self.stats = RunStats()
         self.tracker: FaceTracker | None = None
-        self._cycle: list[tuple[Detection, np.ndarray]] = []
+        self._cycle: list[tuple[Detection, Readability, np.ndarray | None]] = []
         self._signature: np.ndarray | None = None
         self._last_timestamp = 0.0
         self._lock = threading.Lock()  # segment commands arrive from other threads
@@ -92,8 +103,8 @@ class Pipeline:
     def run(self, capture: Capture, max_frames: int | None = None) -> RunStats:
         self.capture = capture
         epoch_offset = 0.0 if capture.live else time.time()
-        self.index = IndexStage(self.cfg.smoothing, self.cfg.lsi, self.cfg.privacy, self.classifier.labels,
-                                epoch_offset)
+        self.index = IndexStage(self.cfg.smoothing, self.cfg.lsi, self.cfg.privacy, self.labels, self.confusion,
+                                self.classifier is not None, epoch_offset)
         started = time.perf_counter()
         frames = capture.frames()
         try:
@@ -155,27 +166,36 @@ class Pipeline:
         self.stats.faces_detected += len(detections)
 
         if detections:
-            grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-            crops = [aligned_crop(grey, d, self.classifier.input_size, self.cfg.classifier.crop_margin,
-                                  self.cfg.classifier.illumination, self.cfg.classifier.align) for d in detections]
-            t2 = time.perf_counter()
-            probabilities = self.classifier.predict(crops)
-            t3 = time.perf_counter()
-            times["preprocess"] += t2 - t1
-            times["classify"] += t3 - t2
-            self.stats.faces_classified += len(crops)
-            self._cycle.extend(zip(detections, probabilities))
+            assessed = [self.gate.assess(d) for d in detections]
+            readable = ([d for d, a in zip(detections, assessed) if a.readable]
+                        if self.classifier is not None else [])
+            probabilities = {}
+            if readable:
+                grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+                crops = [aligned_crop(grey, d, self.classifier.input_size, self.cfg.classifier.crop_margin,
+                                      self.cfg.classifier.illumination, self.cfg.classifier.align) for d in readable]
+                t2 = time.perf_counter()
+                probabilities = dict(zip(map(id, readable), self.classifier.predict(crops)))
+                t3 = time.perf_counter()
+                times["preprocess"] += t2 - t1
+                times["classify"] += t3 - t2
+                self.stats.faces_classified += len(crops)
+            self._cycle.extend((d, a, probabilities.get(id(d))) for d, a in zip(detections, assessed))
         if not cycle_complete:
             return []
 
         t4 = time.perf_counter()
-        by_detection = {id(d): p for d, p in self._cycle}
-        merged = merge_detections([d for d, _ in self._cycle], self.cfg.detection.nms_iou)
+        by_detection = {id(d): (a, p) for d, a, p in self._cycle}
+        merged = merge_detections([d for d, _, _ in self._cycle], self.cfg.detection.nms_iou)
         self._cycle = []
         tracked = self.tracker.update(merged)
-        update = TrackUpdate(frame.timestamp, tuple(
-            FaceReading(face.track_id, face.detection.box, by_detection[id(face.detection)]) for face in tracked),
-            tuple(self.tracker.ended))
+        crop_scale = 1.0 + 2.0 * self.cfg.classifier.crop_margin
+        readings = []
+        for face in tracked:
+            assessment, probabilities = by_detection[id(face.detection)]
+            readings.append(FaceReading(face.track_id, face.detection.box, probabilities, assessment.heads_up,
+                                        face.detection.size * crop_scale))
+        update = TrackUpdate(frame.timestamp, tuple(readings), tuple(self.tracker.ended), self.tracker.present)
         t5 = time.perf_counter()
         times["track"] += t5 - t4
 

@@ -42,7 +42,9 @@ class FaceReading:
 
     track_id: str
     box: tuple[float, float, float, float]
-    probabilities: np.ndarray  # (C,) calibrated, this update only
+    probabilities: np.ndarray | None  # (C,) calibrated, this update only; None: the face was not readable
+    heads_up: bool  # facing the front of the room, head not bent down
+    crop_px: float  # side of the frame region the classifier saw (or would have seen)
 
 
 @dataclass(frozen=True)
@@ -50,5 +52,6 @@ class TrackUpdate:
     """Everything the smoothing and index stages see of one tracker update (in memory only)."""
 
     timestamp: float  # source seconds
-    readings: tuple[FaceReading, ...]
+    readings: tuple[FaceReading, ...]  # confirmed tracks detected in this update
     ended: tuple[str, ...]  # track ids that ended with this update
+    present: int  # confirmed tracks alive, detected in this update or not (a bent head may be missed)

@@ -22,6 +22,7 @@ from edge.config import Config
 from edge.detect.tiling import iou
 from edge.inference.classifier import ExpressionClassifier
 from edge.lsi.index import lsi, weight_vector
+from edge.lsi.quantify import ConfusionModel
 from edge.lsi.stage import IndexStage
 from edge.lsi.windows import WindowAggregate
 from edge.pipeline import Pipeline
@@ -61,6 +62,7 @@ class SceneRecording:
     windows: list[WindowAggregate] = field(default_factory=list)
     epoch_offset: float = 0.0
     frames: int = 0
+    confusion: ConfusionModel | None = None
 
 
 def record_scene(scene: SceneVideo, cfg: Config, classifier: ExpressionClassifier) -> SceneRecording:
@@ -81,12 +83,13 @@ def record_scene(scene: SceneVideo, cfg: Config, classifier: ExpressionClassifie
     recording.windows = list(sink.windows)
     recording.epoch_offset = pipeline.index.aggregator.epoch_offset if pipeline.index else 0.0
     recording.frames = stats.frames
+    recording.confusion = pipeline.confusion
     return recording
 
 
 def replay(recording: SceneRecording, cfg: Config, labels: tuple[str, ...]) -> SceneRecording:
     """The same tracker updates through another smoothing / index configuration (no re-detection)."""
-    stage = IndexStage(cfg.smoothing, cfg.lsi, cfg.privacy, labels, recording.epoch_offset)
+    stage = IndexStage(cfg.smoothing, cfg.lsi, cfg.privacy, labels, recording.confusion, True, recording.epoch_offset)
     updates, windows = [], []
     for record in recording.updates:
         closed, states = stage.update(record.update)
@@ -95,7 +98,8 @@ def replay(recording: SceneRecording, cfg: Config, labels: tuple[str, ...]) -> S
     last = stage.flush()
     if last is not None:
         windows.append(last)
-    return SceneRecording(recording.scene, updates, windows, recording.epoch_offset, recording.frames)
+    return SceneRecording(recording.scene, updates, windows, recording.epoch_offset, recording.frames,
+                          recording.confusion)
 
 
 # -- matching ----------------------------------------------------------------------------------------
@@ -181,11 +185,11 @@ class FaceSample:
     track_id: str
     student: int
     size: float
-    raw: np.ndarray
+    raw: np.ndarray | None  # None: the product's gate did not read the face
     smoothed: np.ndarray | None
     label: int
     expression_key: tuple[int, int, float]  # (label, image, since): constant while the expression is
-    readable: bool
+    readable: bool  # truly readable (the truth's pose and covering)
 
 
 def face_samples(recording: SceneRecording) -> list[FaceSample]:
@@ -202,8 +206,37 @@ def face_samples(recording: SceneRecording) -> list[FaceSample]:
     return samples
 
 
+def gate_metrics(samples: list[FaceSample]) -> dict:
+    """How the product's readability gate agrees with the truth, over faces it detected and tracked."""
+    truly = [s for s in samples if s.readable]
+    read = [s for s in samples if s.raw is not None]
+    return {"read_share_of_readable": _ratio(sum(s.raw is not None for s in truly), len(truly)),
+            "unreadable_share_of_read": _ratio(sum(not s.readable for s in read), len(read)),
+            "readable_share_of_unreadable_read": _ratio(
+                sum(s.raw is not None for s in samples if not s.readable), sum(not s.readable for s in samples))}
+
+
+def pose_metrics(recordings: list[SceneRecording]) -> dict:
+    """Head pose from the detector's keypoints against the scripted pose, over detected faces."""
+    from edge.readability.pose import head_pose
+
+    yaw_errors, pitch_errors = [], []
+    for recording in recordings:
+        for record in recording.updates:
+            for d_index, t_index in match([d.box for d in record.detections], record.truth).items():
+                student = record.truth[t_index]
+                pose = head_pose(record.detections[d_index].keypoints)
+                yaw_errors.append(pose.yaw - student.yaw)
+                pitch_errors.append(pose.pitch - student.pitch)
+    if not yaw_errors:
+        return {}
+    return {"yaw_mae": round(float(np.mean(np.abs(yaw_errors))), 2), "yaw_bias": round(float(np.mean(yaw_errors)), 2),
+            "pitch_mae": round(float(np.mean(np.abs(pitch_errors))), 2),
+            "pitch_bias": round(float(np.mean(pitch_errors)), 2), "faces": len(yaw_errors)}
+
+
 def accuracy_metrics(samples: list[FaceSample]) -> dict:
-    readable = [s for s in samples if s.readable]
+    readable = [s for s in samples if s.readable and s.raw is not None]
     by_band = {}
     for *_, name in SIZE_BANDS:
         band = [s for s in readable if size_band(s.size) == name]
@@ -229,7 +262,7 @@ def flip_rates(samples: list[FaceSample]) -> dict:
         for previous, current in zip(track, track[1:]):
             if not (previous.readable and current.readable and previous.expression_key == current.expression_key):
                 continue
-            if previous.smoothed is None or current.smoothed is None:
+            if previous.smoothed is None or current.smoothed is None or previous.raw is None or current.raw is None:
                 continue
             seconds += current.t - previous.t
             flips["smoothed"] += int(previous.smoothed.argmax() != current.smoothed.argmax())
@@ -255,7 +288,7 @@ def step_lags(samples: list[FaceSample]) -> dict:
             step = after.expression_key[2]
             old, new = before.label, after.label
             window = [s for s in track if step - LAG_BEFORE <= s.t < step + LAG_AFTER[1]]
-            if not all(s.readable and s.smoothed is not None for s in window):
+            if not all(s.readable and s.smoothed is not None and s.raw is not None for s in window):
                 continue
             pre = [s for s in window if s.t < step]
             post = [s for s in window if step + LAG_AFTER[0] <= s.t]
@@ -326,9 +359,11 @@ def truth_windows(recording: SceneRecording, weights: np.ndarray, labels: tuple[
 
 
 def window_metrics(pairs: list[WindowPair], labels: tuple[str, ...]) -> dict:
-    usable = [p for p in pairs if not p.product.suppressed and p.product.lsi is not None and p.true_lsi is not None]
+    usable = [p for p in pairs if p.product.lsi is not None and p.true_lsi is not None]
     result = {"windows": len(pairs), "compared": len(usable),
-              "suppressed": sum(int(p.product.suppressed) for p in pairs)}
+              "suppressed": sum(int(p.product.suppressed) for p in pairs),
+              "expression_suppressed": sum(int(p.product.expression_suppressed and not p.product.suppressed)
+                                           for p in pairs)}
     if len(usable) >= 3:
         truth = np.array([p.true_lsi for p in usable])
         product = np.array([p.product.lsi for p in usable])
@@ -343,7 +378,7 @@ def window_metrics(pairs: list[WindowPair], labels: tuple[str, ...]) -> dict:
         result["share_mae"] = round(float(np.mean([np.abs(a - b).mean() for a, b in shares])), 4)
         result["share_mae_per_class"] = {name: round(float(np.mean([abs(a[k] - b[k]) for a, b in shares])), 4)
                                          for k, name in enumerate(labels)}
-    attention = [(getattr(p.product, "attention", None), p.true_attention) for p in pairs]
+    attention = [(p.product.attention, p.true_attention) for p in pairs]
     attention = [(a, b) for a, b in attention if a is not None and b is not None]
     result["attention_mae"] = (round(float(np.mean([abs(a - b) for a, b in attention])), 4) if attention
                                else None)
@@ -370,6 +405,7 @@ def evaluate_recordings(recordings: list[SceneRecording], cfg: Config, labels: t
     samples = [s for r in recordings for s in face_samples(r)]
     pairs = [p for r in recordings for p in truth_windows(r, weights, labels)]
     result = {"detection": detection_metrics(recordings), "faces": accuracy_metrics(samples),
+              "gate": gate_metrics(samples), "pose": pose_metrics(recordings),
               "windows": window_metrics(pairs, labels), "flips": flip_rates(samples), "lag": step_lags(samples)}
     if with_tracking:
         result["tracking"] = tracking_metrics(recordings)

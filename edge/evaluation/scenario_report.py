@@ -9,8 +9,16 @@ from pathlib import Path
 
 from edge.config import Config
 from edge.datasets import fer2013_path, sha256_of
-from edge.evaluation.scenario import (SIZE_BANDS, Progress, SceneRecording, evaluate_recordings, record_scene,
-                                      replay, scene_summary, uncalibrated)
+from edge.evaluation.scenario import (
+    SIZE_BANDS,
+    Progress,
+    SceneRecording,
+    evaluate_recordings,
+    record_scene,
+    replay,
+    scene_summary,
+    uncalibrated,
+)
 from edge.inference.classifier import ExpressionClassifier
 from edge.scenes.cache import SceneVideo, default_cache_dir, render_scene
 from edge.scenes.render import FaceBank
@@ -30,12 +38,21 @@ class Ablation:
     uncalibrated: bool = False
 
 
+NO_GATE = {"readability": {"max_yaw": 90.0, "min_pitch": -90.0, "max_pitch": 90.0, "min_face_px": 8.0}}
 ABLATIONS = (
+    Ablation("before issue 11: no readability gate, shares by counting top classes",
+             {**NO_GATE, "lsi": {"shares": "count"}}),
+    Ablation("no readability gate (every detected face read)", NO_GATE),
+    Ablation("shares: count of each face's top class", {"lsi": {"shares": "count"}}, replay=True),
+    Ablation("shares: mean probabilities (no correction)", {"lsi": {"shares": "average"}}, replay=True),
+    Ablation("shares: EM prior re-estimation", {"lsi": {"shares": "em"}}, replay=True),
+    Ablation("shares: adjusted for the model's confusion", {"lsi": {"shares": "adjusted"}}, replay=True),
     Ablation("smoothing off (frame-wise argmax)", {"smoothing": {"method": "none"}}, replay=True),
     Ablation("fixed α per update (not time-aware)", {"smoothing": {"time_aware": False}}, replay=True),
     Ablation("no confidence threshold", {"smoothing": {"min_confidence": 0.0}}, replay=True),
     Ablation("no calibration (temperature 1)", {}, uncalibrated=True),
     Ablation("no alignment (eyes not levelled)", {"classifier": {"align": False}}),
+    Ablation("crop margin 0.2 (before issue 11)", {"classifier": {"crop_margin": 0.2}}),
     Ablation("no illumination normalisation", {"classifier": {"illumination": "none"}}),
     Ablation("no tiling (whole frame only)", {"detection": {"tile_size": 100_000}}),
 )
@@ -68,8 +85,8 @@ def _row(metrics: dict) -> dict:
     return {"recall": metrics["detection"]["recall"]["all"], "precision": metrics["detection"]["precision"]["all"],
             "idf1": metrics.get("tracking", {}).get("idf1"), "frame_accuracy": metrics["faces"]["frame_accuracy"],
             "lsi_r": windows.get("lsi_r"), "lsi_slope": windows.get("lsi_slope"), "lsi_mae": windows.get("lsi_mae"),
-            "share_mae": windows.get("share_mae"), "flips_per_minute": metrics["flips"]["flips_per_minute"],
-            "lag_seconds": metrics["lag"]["lag_seconds"]}
+            "share_mae": windows.get("share_mae"), "attention_mae": windows.get("attention_mae"),
+            "flips_per_minute": metrics["flips"]["flips_per_minute"], "lag_seconds": metrics["lag"]["lag_seconds"]}
 
 
 def evaluate_scenarios(selection: str, cfg: Config, shared: Path, cache_dir: Path | None = None,
@@ -131,6 +148,10 @@ def _fmt(value, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f} %"
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
@@ -225,26 +246,37 @@ def write_evaluation(result: dict, markdown: Path, folder: Path) -> dict[str, Pa
     windows = overall["windows"]
     lines += ["### Windows (what the teacher sees)", "",
               f"{windows['compared']} of {windows['windows']} windows compared ({windows['suppressed']} suppressed "
-              "by k-anonymity).", ""]
+              f"by k-anonymity, {windows['expression_suppressed']} with fewer readable faces than the privacy "
+              "minimum: presence and attention only).", ""]
     lines += _table(["LSI r", "LSI slope", "LSI MAE", "class-share MAE", "attention MAE"],
                     [[windows.get("lsi_r"), windows.get("lsi_slope"), windows.get("lsi_mae"),
                       windows.get("share_mae"),
-                      windows.get("attention_mae") if windows.get("attention_mae") is not None
-                      else "not measured (no attention estimate in the product yet)"]])
+                      windows.get("attention_mae")]])
     if "share_mae_per_class" in windows:
         lines += _table(["class-share MAE per class", *windows["share_mae_per_class"]],
                         [["", *windows["share_mae_per_class"].values()]])
+    gate, pose = overall["gate"], overall["pose"]
+    lines += ["### Readable faces and head pose", "",
+              f"- The readability gate (head pose from the detector's keypoints, face-size floor from the model's",
+              f"  measured accuracy against size) read {_pct(gate['read_share_of_readable'])} of the truly readable",
+              f"  faces it tracked; {_pct(gate['unreadable_share_of_read'])} of what it read was truly unreadable",
+              f"  (heads down, turned away or covered), and it let through",
+              f"  {_pct(gate['readable_share_of_unreadable_read'])} of the unreadable faces.",
+              f"- Head pose against the scripted pose ({pose.get('faces', 0)} detected faces): yaw error "
+              f"{_fmt(pose.get('yaw_mae'), 1)}° mean absolute (bias {_fmt(pose.get('yaw_bias'), 1)}°), pitch "
+              f"{_fmt(pose.get('pitch_mae'), 1)}° (bias {_fmt(pose.get('pitch_bias'), 1)}°). It costs a few",
+              "  arithmetic operations per face: the keypoints come with every detection.", ""]
     flips, lag = overall["flips"], overall["lag"]
     reduction = flips["reduction"]
     verdict_flip = reduction is not None and reduction >= FLIP_REDUCTION_TARGET
     verdict_lag = lag["lag_seconds"] is not None and lag["lag_seconds"] <= LAG_TARGET_SECONDS
     lines += ["### Stability and lag", "",
-              f"- Flip rate (dominant-class changes per minute of a face while its true expression is constant,",
+              "- Flip rate (dominant-class changes per minute of a face while its true expression is constant,",
               f"  {flips['face_minutes']:g} face-minutes): smoothed **{_fmt(flips['flips_per_minute'])}**, "
               f"frame-wise {_fmt(flips['frame_flips_per_minute'])}: smoothing cuts it "
               f"**{_fmt(reduction, 1)}×** (target ≥ {FLIP_REDUCTION_TARGET:g}×: "
               f"{'met' if verdict_flip else 'not met'}).",
-              f"- Lag (seconds from a scripted expression change until the smoothed signal p̂[new] − p̂[old]",
+              "- Lag (seconds from a scripted expression change until the smoothed signal p̂[new] − p̂[old]",
               f"  crosses half-way, {lag['steps']} steps; {lag['steps_skipped_low_contrast']} steps the model",
               f"  cannot tell apart skipped): median **{_fmt(lag['lag_seconds'])} s**, 90th percentile "
               f"{_fmt(lag['lag_p90_seconds'])} s; frame-wise {_fmt(lag['frame_lag_seconds'])} s "
@@ -264,7 +296,7 @@ def write_evaluation(result: dict, markdown: Path, folder: Path) -> dict[str, Pa
                   "are the same).", ""]
         replayed = {a.name for a in ABLATIONS if a.replay}
         lines += _table(["variant", "recall", "precision", "IDF1", "frame acc.", "LSI r", "LSI slope", "LSI MAE",
-                         "share MAE", "flips/min", "lag s"],
+                         "share MAE", "attention MAE", "flips/min", "lag s"],
                         [[name + (" †" if name in replayed else ""), *row.values()]
                          for name, row in result["ablations"].items()])
     if "sweep" in result:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from edge.config import AlertConfig
 from edge.lsi.index import mean_ci95
+from edge.lsi.scale import LsiBand, band_of
 from edge.lsi.windows import WindowAggregate
 
 SEGMENT_KINDS = ("lecture", "exercise", "discussion", "quiz", "break", "custom")
@@ -93,8 +94,8 @@ class AlertMonitor:
     Each alert fires once per episode and re-arms when the condition clears.
     """
 
-    def __init__(self, cfg: AlertConfig):
-        self.cfg = cfg
+    def __init__(self, cfg: AlertConfig, bands: tuple[LsiBand, ...]):
+        self.cfg, self.bands = cfg, bands
         self._baseline: deque[float] = deque()
         self._segment_start: float | None = None
         self._since: dict[str, float | None] = {"lsi_drop": None, "negative_share": None}
@@ -124,12 +125,13 @@ class AlertMonitor:
         if baseline is not None:
             alerts += self._sustain("lsi_drop", window, window.lsi <= baseline - self.cfg.drop_points,
                                     window.lsi, baseline,
-                                    f"class LSI {window.lsi:.0f} is {baseline - window.lsi:.0f} points below "
-                                    f"the segment baseline {baseline:.0f}")
+                                    f"class LSI {window.lsi:.0f} ({band_of(window.lsi, self.bands).name}) is "
+                                    f"{baseline - window.lsi:.0f} points below the segment baseline "
+                                    f"{baseline:.0f} ({band_of(baseline, self.bands).name})")
         if window.negative_share is not None:
             alerts += self._sustain("negative_share", window, window.negative_share >= self.cfg.negative_share,
                                     window.negative_share, self.cfg.negative_share,
-                                    f"{window.negative_share:.0%} of faces look negative")
+                                    f"{window.negative_share:.0%} of the readable faces look negative")
         return alerts
 
     def _sustain(self, kind: str, window: WindowAggregate, holds: bool, value: float, reference: float,

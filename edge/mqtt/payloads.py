@@ -34,16 +34,32 @@ class Aggregate(_Payload):
     session_id: str | None = Field(description="recording session, null when none is recording")
     window_start: float = Field(description="epoch seconds")
     window_end: float = Field(description="epoch seconds")
-    faces: float = Field(ge=0, description="mean confirmed faces")
+    analysis: Literal["expression", "attention"] = Field(
+        description="attention: the device reads no expressions at all (presence and attention only)")
+    faces: float = Field(ge=0, description="mean faces present (confirmed tracks, readable or not)")
     faces_min: int = Field(ge=0)
     faces_max: int = Field(ge=0)
-    lsi: float | None = Field(ge=0, le=100, description="class LSI 0–100; null when suppressed")
-    lsi_std: float | None = Field(ge=0, description="spread across faces")
-    emotions: dict[str, float] | None = Field(description="share of faces per dominant emotion; null when suppressed")
-    negative_share: float | None = Field(ge=0, le=1)
+    faces_read: float | None = Field(ge=0, description="mean readable faces (frontal enough, large enough) "
+                                                       "that gave expression readings; null when suppressed")
+    attention: float | None = Field(ge=0, le=1, description="share of present faces with the head up toward the "
+                                                            "front of the room (note-taking reads as heads down: "
+                                                            "not a judgement of attentiveness); null when "
+                                                            "suppressed")
+    lsi: float | None = Field(ge=0, le=100, description="class LSI 0–100 from the class shares; bands in "
+                                                        "docs/mqtt.md; null when the expression part is suppressed")
+    lsi_low: float | None = Field(ge=0, le=100, description="95 % interval of the LSI (bootstrap over faces)")
+    lsi_high: float | None = Field(ge=0, le=100)
+    lsi_std: float | None = Field(ge=0, description="spread of the readable faces' own LSI")
+    emotions: dict[str, float] | None = Field(description="class shares of the readable faces, corrected for the "
+                                                          "model's measured confusion (lsi.shares); null when "
+                                                          "the expression part is suppressed")
+    negative_share: float | None = Field(ge=0, le=1, description="share of the classes with a negative weight")
     transitions: int = Field(ge=0)
     change_rate: float | None = Field(ge=0)
-    suppressed: bool = Field(description="true when fewer than privacy.min_faces faces: no index, no distribution")
+    suppressed: bool = Field(description="true when fewer than privacy.min_faces faces: nothing but the count")
+    expression_suppressed: bool = Field(description="true when fewer than privacy.min_faces readable faces (or in "
+                                                    "attention mode): no LSI, no shares; presence and attention "
+                                                    "are still given")
     updates: int = Field(ge=0)
     segment: SegmentRef | None
 

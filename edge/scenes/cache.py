@@ -21,7 +21,7 @@ from edge.scenes.render import FaceBank, SceneRenderer
 from edge.scenes.script import Scenario
 
 log = logging.getLogger("lsi_edge.scenes")
-GENERATOR_VERSION = 1  # bump when rendering changes in a way that changes pixels
+GENERATOR_VERSION = 2  # bump when rendering changes in a way that changes pixels
 CACHE_ENV_VAR = "LSI_EDGE_SCENE_CACHE"
 
 

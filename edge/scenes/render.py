@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from edge.scenes.script import Scenario
-from edge.scenes.timeline import StudentState, StudentPlan, plan_students, state_at
+from edge.scenes.timeline import StudentPlan, StudentState, plan_students, state_at
 
 
 class FaceBank:
@@ -89,6 +90,43 @@ def _ellipse_mask(h: int, w: int, cx: float, cy: float, ax: float, ay: float, so
     return np.clip((1.0 - r) / soft + 0.5, 0.0, 1.0)
 
 
+# Face surface depth in units of half the face width: an ellipsoid with a nose. The nose tip stands
+# about 0.4 eye distances in front of the eyes, as in adult faces; that is what moves the nose
+# against the eyes and ears when the head turns, the cue a pose estimate reads.
+HEAD_RADIUS = 0.7  # from the rotation centre (the neck) to the face surface
+
+
+def _face_depth(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    bulge = 0.35 * np.sqrt(np.clip(1.0 - u ** 2 - (0.9 * v) ** 2, 0.0, None))
+    nose = 0.25 * np.exp(-(u / 0.16) ** 2 - ((v - 0.12) / 0.3) ** 2)
+    return bulge + nose
+
+
+@lru_cache(maxsize=512)
+def _face_surface(size_px: int, yaw_deg: float, pitch_deg: float) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
+    """Where the turned face is seen, relative to the head centre: (x0, y0) of a region and, for each
+    of its pixels, the face-texture coordinates (u, v ∈ [−1, 1]) seen there and the face's alpha.
+
+    Inverts the projection of the rotated surface by damped fixed-point iteration (a few steps
+    suffice for the poses a classroom shows). Cached: poses are quantised by the caller.
+    """
+    yaw, pitch = math.radians(yaw_deg), math.radians(pitch_deg)
+    half = size_px / 2.0
+    reach = 1.0 + HEAD_RADIUS + 0.7  # furthest the face can appear from the head centre, in half-sizes
+    x0 = y0 = int(math.floor(-reach * half))
+    grid = (np.arange(x0, -x0 + 1, dtype=np.float32) + 0.5) / half
+    x, y = np.meshgrid(grid, grid)
+    u, v = x / max(math.cos(yaw), 0.3), y / max(math.cos(pitch), 0.3)
+    for _ in range(4):
+        depth = _face_depth(np.clip(u, -1, 1), np.clip(v, -1, 1)) + HEAD_RADIUS
+        u = 0.5 * u + 0.5 * (x - depth * math.sin(yaw)) / math.cos(yaw)
+        v = 0.5 * v + 0.5 * (y + depth * math.sin(pitch)) / math.cos(pitch)
+    inside = (np.abs(u) <= 1.0) & (np.abs(v) <= 1.0)
+    radius = np.sqrt(u ** 2 + v ** 2) / 1.05
+    alpha = (np.clip((1.0 - radius) / 0.3 + 0.5, 0.0, 1.0) * inside).astype(np.float32)
+    return x0, y0, u.astype(np.float32), v.astype(np.float32), alpha
+
+
 class SceneRenderer:
     def __init__(self, scenario: Scenario, bank: FaceBank):
         self.scenario = scenario
@@ -150,7 +188,7 @@ class SceneRenderer:
     def _head_patch(self, plan: StudentPlan, state: StudentState) -> tuple[np.ndarray, np.ndarray]:
         """BGR float patch and alpha, 2.4 face sizes square, face centred; before roll."""
         s = state.size
-        side = int(math.ceil(s * 2.4)) | 1
+        side = int(math.ceil(s * (1.0 + HEAD_RADIUS + 0.7))) + 3  # the reach of _face_surface, both sides
         c = side / 2.0
         colour = np.zeros((side, side, 3), np.float32)
         alpha = np.zeros((side, side), np.float32)
@@ -160,30 +198,29 @@ class SceneRenderer:
         hair_mask = _ellipse_mask(side, side, hair_c[0], hair_c[1], 0.62 * s, 0.72 * s, 0.08)
         colour += hair_mask[..., None] * np.array(plan.hair, np.float32)
         alpha = np.maximum(alpha, hair_mask)
-        # the face: narrowed by yaw, compressed by pitch, shifted toward where it turns
-        fw = max(2, int(round(s * (0.35 + 0.65 * math.cos(yaw)))))
-        fh = max(2, int(round(s * math.cos(down))))
+        # the face: its texture on a curved surface with a nose, turned and bent by the head pose
         face = self.bank.face(state.label, state.image_key)
-        face = cv2.resize(face, (fw, fh), interpolation=cv2.INTER_AREA if fw < 48 else cv2.INTER_LINEAR)
+        texture_px = max(2, int(round(s)))
+        face = cv2.resize(face, (texture_px, texture_px), interpolation=cv2.INTER_AREA if s < 48 else cv2.INTER_LINEAR)
         face_bgr = face.astype(np.float32)[..., None] * np.array(plan.skin, np.float32)
-        fx0 = int(round(c + 0.28 * s * math.sin(yaw) - fw / 2.0))
-        fy0 = int(round(c + 0.12 * s * math.sin(down) - fh / 2.0))
-        face_alpha = _ellipse_mask(fh, fw, fw / 2.0, fh / 2.0, fw * 0.62, fh * 0.66, 0.25)
-        if down > 0:  # the crown of the head comes over the face as it bends down
-            covered = min(0.7, 0.9 * math.sin(down))
-            rows = np.arange(fh, dtype=np.float32)[:, None]
-            face_alpha = face_alpha * np.clip((rows - covered * fh) / max(fh * 0.08, 1.0), 0.0, 1.0)
         if state.occlusion > 0:  # a hand or a book over the lower face
-            top = int(fh * (1.0 - state.occlusion))
-            cover = (np.array(plan.skin, np.float32) * 150.0 if state.occluder == "hand"
-                     else np.array((40.0, 90.0, 170.0), np.float32))
-            face_bgr[top:] = cover
-            face_alpha[top:] = 1.0
-        sy, sx = slice(max(fy0, 0), min(fy0 + fh, side)), slice(max(fx0, 0), min(fx0 + fw, side))
-        py, px = slice(sy.start - fy0, sy.stop - fy0), slice(sx.start - fx0, sx.stop - fx0)
-        a = face_alpha[py, px][..., None]
-        colour[sy, sx] = colour[sy, sx] * (1 - a) + face_bgr[py, px] * a
-        alpha[sy, sx] = np.maximum(alpha[sy, sx], face_alpha[py, px])
+            top = int(texture_px * (1.0 - state.occlusion))
+            face_bgr[top:] = (np.array(plan.skin, np.float32) * 150.0 if state.occluder == "hand"
+                              else np.array((40.0, 90.0, 170.0), np.float32))
+        x0, y0, u, v, face_alpha = _face_surface(texture_px, round(state.yaw / 3.0) * 3.0,
+                                                 round(state.pitch / 3.0) * 3.0)
+        map_x = (u + 1.0) * 0.5 * (texture_px - 1)
+        map_y = (v + 1.0) * 0.5 * (texture_px - 1)
+        warped = cv2.remap(face_bgr, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if state.occlusion > 0:
+            face_alpha = np.where((face_alpha > 0) & (v > 1.0 - 2.0 * state.occlusion), 1.0, face_alpha)
+        if down > 0:  # the crown of the head comes over the face as it bends down
+            covered = min(0.7, 0.9 * math.sin(down) ** 1.5)
+            face_alpha = face_alpha * np.clip((v + 1.0 - 2.0 * covered) / 0.16, 0.0, 1.0)
+        region = (slice(int(c) + y0, int(c) + y0 + u.shape[0]), slice(int(c) + x0, int(c) + x0 + u.shape[1]))
+        a = face_alpha[..., None]
+        colour[region] = colour[region] * (1 - a) + warped * a
+        alpha[region] = np.maximum(alpha[region], face_alpha)
         return colour, alpha
 
     def _paste_student(self, frame: np.ndarray, plan: StudentPlan, state: StudentState, exposure: float) -> None:

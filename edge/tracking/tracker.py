@@ -29,6 +29,7 @@ class FaceTracker:
         self._ids: dict[int, str] = {}
         self._tracker = self._new_tracker()
         self.ended: list[str] = []  # ids ended by the last update or reset
+        self.present = 0  # confirmed tracks alive after the last update, seen in it or not
 
     def _new_tracker(self) -> Tracker:
         # norfair logs a root-logger hint about vectorised distances for every custom function;
@@ -54,6 +55,7 @@ class FaceTracker:
         """Scene cut: every track ends; new faces get new ids."""
         self.ended = list(self._ids.values())
         self._ids.clear()
+        self.present = 0
         self._tracker = self._new_tracker()
 
     def update(self, detections: list[Detection]) -> list[TrackedFace]:
@@ -63,6 +65,7 @@ class FaceTracker:
         fresh = {id(d) for d in inputs}
         alive = {obj.id for obj in self._tracker.tracked_objects if obj.id is not None}
         self.ended = [self._ids.pop(key) for key in list(self._ids) if key not in alive]
+        self.present = len(alive)
         faces = []
         for obj in active:
             if obj.id not in self._ids:

@@ -72,6 +72,9 @@ def _eval_parser(sub) -> None:
     parser.add_argument("--card", type=Path, help="also write the model card (e.g. docs/model-card.md)")
     parser.add_argument("--training-log", type=Path, default=REPO_ROOT / "runs" / "expression" / "log.jsonl",
                         help="per-epoch log for the card's training curve")
+    parser.add_argument("--compare", type=Path, help="another INT8 .tflite (e.g. the previous model) measured the "
+                                                     "same way in the same run, side by side in the report and card")
+    parser.add_argument("--compare-training-log", type=Path, help="per-epoch log of the --compare model, for the card")
     scenes = parser.add_argument_group("scripted classrooms (instead of the model report)")
     scenes.add_argument("--scenario", help="NAME, comma-separated names or 'all' (see edge/scenes/scenarios/): run "
                                            "the pipeline on scripted scenes with known truth and write "
@@ -112,14 +115,15 @@ def _cmd_eval(args) -> int:
         return 0
     from edge.evaluation.report import evaluate, write_report
 
-    result = evaluate(shared_dir(args.data_dir), args.model, args.reference, args.latency_seconds)
+    result = evaluate(shared_dir(args.data_dir), args.model, args.reference, args.latency_seconds, args.compare)
     files = write_report(result, args.out)
     if args.card:
         from edge.evaluation.card import write_card
         from edge.inference.classifier import DEFAULT_MODEL, ModelMetadata
 
         metadata = ModelMetadata.read(args.model or DEFAULT_MODEL).raw
-        write_card(result, metadata, args.card, args.out / "sweep.json", args.training_log)
+        compared = (ModelMetadata.read(args.compare).raw, args.compare_training_log) if args.compare else None
+        write_card(result, metadata, args.card, args.out / "sweep.json", args.training_log, compared)
         files["card"] = args.card
     print(json.dumps({k: str(v) for k, v in files.items()}, indent=2))
     return 0

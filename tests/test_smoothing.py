@@ -76,3 +76,13 @@ def test_descriptors_transitions_dominance_and_change_rate():
     assert state.change_rate == pytest.approx((1.0 + 0.5 + 0.25) / 3.0)
     smoother.end(["t"])
     assert "t" not in smoother and len(smoother) == 0
+
+
+def test_dominant_class_holds_until_another_beats_it_by_the_margin():
+    from edge.smoothing.smoother import dominant_class
+
+    near_tie = np.array([0.0, 0.0, 0.0, 0.0, 0.42, 0.0, 0.38])  # sad just above neutral
+    assert dominant_class(near_tie, current=6, margin=0.2) == 6  # neutral holds
+    assert dominant_class(near_tie, current=6, margin=0.0) == 4
+    clear = np.array([0.0, 0.0, 0.0, 0.0, 0.7, 0.0, 0.3])
+    assert dominant_class(clear, current=6, margin=0.2) == 4  # a real change goes through

@@ -187,6 +187,7 @@ class FaceSample:
     size: float
     raw: np.ndarray | None  # None: the product's gate did not read the face
     smoothed: np.ndarray | None
+    dominant: int | None  # the product's dominant class for the face (with its hysteresis)
     label: int
     expression_key: tuple[int, int, float]  # (label, image, since): constant while the expression is
     readable: bool  # truly readable (the truth's pose and covering)
@@ -201,6 +202,7 @@ def face_samples(recording: SceneRecording) -> list[FaceSample]:
             state = record.states.get(reading.track_id)
             samples.append(FaceSample(record.timestamp, reading.track_id, student.ident, student.size,
                                       reading.probabilities, None if state is None else state.smoothed,
+                                      None if state is None else state.dominant,
                                       student.label, (student.label, student.image_key, student.expression_since),
                                       student.readable))
     return samples
@@ -243,7 +245,7 @@ def accuracy_metrics(samples: list[FaceSample]) -> dict:
         by_band[name] = _ratio(sum(int(s.raw.argmax() == s.label) for s in band), len(band))
     smoothed = [s for s in readable if s.smoothed is not None]
     return {"frame_accuracy": _ratio(sum(int(s.raw.argmax() == s.label) for s in readable), len(readable)),
-            "smoothed_accuracy": _ratio(sum(int(s.smoothed.argmax() == s.label) for s in smoothed), len(smoothed)),
+            "smoothed_accuracy": _ratio(sum(int(s.dominant == s.label) for s in smoothed), len(smoothed)),
             "frame_accuracy_by_size": by_band, "readable_readings": len(readable)}
 
 
@@ -265,7 +267,7 @@ def flip_rates(samples: list[FaceSample]) -> dict:
             if previous.smoothed is None or current.smoothed is None or previous.raw is None or current.raw is None:
                 continue
             seconds += current.t - previous.t
-            flips["smoothed"] += int(previous.smoothed.argmax() != current.smoothed.argmax())
+            flips["smoothed"] += int(previous.dominant != current.dominant)
             flips["frame"] += int(previous.raw.argmax() != current.raw.argmax())
     minutes = seconds / 60.0
     rates = {k: round(v / minutes, 3) if minutes else None for k, v in flips.items()}

@@ -47,7 +47,9 @@ ABLATIONS = (
     Ablation("shares: mean probabilities (no correction)", {"lsi": {"shares": "average"}}, replay=True),
     Ablation("shares: EM prior re-estimation", {"lsi": {"shares": "em"}}, replay=True),
     Ablation("shares: adjusted for the model's confusion", {"lsi": {"shares": "adjusted"}}, replay=True),
-    Ablation("smoothing off (frame-wise argmax)", {"smoothing": {"method": "none"}}, replay=True),
+    Ablation("smoothing off (frame-wise argmax)", {"smoothing": {"method": "none", "switch_margin": 0.0}},
+             replay=True),
+    Ablation("no hysteresis on the dominant class", {"smoothing": {"switch_margin": 0.0}}, replay=True),
     Ablation("fixed α per update (not time-aware)", {"smoothing": {"time_aware": False}}, replay=True),
     Ablation("no confidence threshold", {"smoothing": {"min_confidence": 0.0}}, replay=True),
     Ablation("no calibration (temperature 1)", {}, uncalibrated=True),
@@ -56,8 +58,9 @@ ABLATIONS = (
     Ablation("no illumination normalisation", {"classifier": {"illumination": "none"}}),
     Ablation("no tiling (whole frame only)", {"detection": {"tile_size": 100_000}}),
 )
-SWEEP_ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
+SWEEP_ALPHAS = (0.03, 0.05, 0.1, 0.2, 0.3, 0.5)
 SWEEP_WINDOWS = (1.0, 2.0, 3.0, 5.0)
+SWEEP_MARGINS = (0.0, 0.1, 0.2, 0.3)
 
 
 def with_overrides(cfg: Config, overrides: dict) -> Config:
@@ -126,12 +129,14 @@ def evaluate_scenarios(selection: str, cfg: Config, shared: Path, cache_dir: Pat
     if sweep:
         points = []
         variants = ([("ema", {"method": "ema", "alpha": a}) for a in SWEEP_ALPHAS] +
-                    [("window", {"method": "window", "window_seconds": w}) for w in SWEEP_WINDOWS])
+                    [("window", {"method": "window", "window_seconds": w}) for w in SWEEP_WINDOWS] +
+                    [("margin", {"switch_margin": m}) for m in SWEEP_MARGINS])
         for method, smoothing in variants:
             variant = with_overrides(cfg, {"smoothing": smoothing})
             metrics = evaluate_recordings(_replay_all(base, variant, labels), variant, labels, with_tracking=False)
             points.append({"method": method, "alpha": smoothing.get("alpha"),
                            "window_seconds": smoothing.get("window_seconds"),
+                           "switch_margin": variant.smoothing.switch_margin,
                            "flips_per_minute": metrics["flips"]["flips_per_minute"],
                            "lag_seconds": metrics["lag"]["lag_seconds"],
                            "lsi_mae": metrics["windows"].get("lsi_mae")})
@@ -167,14 +172,16 @@ def _plot_sweep(points: list[dict], path: Path, shipped: dict) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    for method, marker in (("ema", "o"), ("window", "s")):
+    series = {"ema": ("o", "EMA (α)", lambda p: f"{p['alpha']:g}"),
+              "window": ("s", "sliding window (s)", lambda p: f"{p['window_seconds']:g} s"),
+              "margin": ("^", "switch margin (shipped α)", lambda p: f"m {p['switch_margin']:g}")}
+    for method, (marker, label, name) in series.items():
         chosen = [p for p in points if p["method"] == method and p["lag_seconds"] is not None]
         axes.plot([p["lag_seconds"] for p in chosen], [p["flips_per_minute"] for p in chosen], marker=marker,
-                  label="EMA (α)" if method == "ema" else "sliding window (s)")
+                  label=label, linestyle="none" if method == "margin" else "-")
         for p in chosen:
-            axes.annotate(f"{p['alpha']:g}" if method == "ema" else f"{p['window_seconds']:g} s",
-                          (p["lag_seconds"], p["flips_per_minute"]), textcoords="offset points", xytext=(4, 4),
-                          fontsize=8)
+            axes.annotate(name(p), (p["lag_seconds"], p["flips_per_minute"]), textcoords="offset points",
+                          xytext=(4, 4), fontsize=8)
     axes.scatter([shipped["lag_seconds"]], [shipped["flips_per_minute"]], s=120, facecolors="none",
                  edgecolors="black", label="shipped")
     axes.set_xlabel("lag: seconds to half of a scripted step")
@@ -257,10 +264,10 @@ def write_evaluation(result: dict, markdown: Path, folder: Path) -> dict[str, Pa
                         [["", *windows["share_mae_per_class"].values()]])
     gate, pose = overall["gate"], overall["pose"]
     lines += ["### Readable faces and head pose", "",
-              f"- The readability gate (head pose from the detector's keypoints, face-size floor from the model's",
+              "- The readability gate (head pose from the detector's keypoints, face-size floor from the model's",
               f"  measured accuracy against size) read {_pct(gate['read_share_of_readable'])} of the truly readable",
               f"  faces it tracked; {_pct(gate['unreadable_share_of_read'])} of what it read was truly unreadable",
-              f"  (heads down, turned away or covered), and it let through",
+              "  (heads down, turned away or covered), and it let through",
               f"  {_pct(gate['readable_share_of_unreadable_read'])} of the unreadable faces.",
               f"- Head pose against the scripted pose ({pose.get('faces', 0)} detected faces): yaw error "
               f"{_fmt(pose.get('yaw_mae'), 1)}° mean absolute (bias {_fmt(pose.get('yaw_bias'), 1)}°), pitch "
@@ -306,10 +313,13 @@ def write_evaluation(result: dict, markdown: Path, folder: Path) -> dict[str, Pa
         lines += ["## Smoothing sweep", "",
                   "The shipped run's updates replayed through other smoothing settings: EMA weight α (at",
                   f"{result['settings']['smoothing']['reference_fps']:g} updates per second, time-aware) and",
-                  "sliding windows.", "", "![flip rate against lag](evaluation/flip-vs-lag.png)", ""]
-        lines += _table(["smoothing", "flips/min", "lag s", "window LSI MAE"],
-                        [[f"EMA α = {p['alpha']:g}" if p["method"] == "ema" else f"window {p['window_seconds']:g} s",
-                          p["flips_per_minute"], p["lag_seconds"], p["lsi_mae"]] for p in result["sweep"]])
+                  "sliding windows, and the switch margin (hysteresis) of the dominant class.", "",
+                  "![flip rate against lag](evaluation/flip-vs-lag.png)", ""]
+        names = {"ema": lambda p: f"EMA α = {p['alpha']:g}", "window": lambda p: f"window {p['window_seconds']:g} s",
+                 "margin": lambda p: f"switch margin {p['switch_margin']:g}"}
+        lines += _table(["smoothing (others as shipped)", "flips/min", "lag s", "window LSI MAE"],
+                        [[names[p["method"]](p), p["flips_per_minute"], p["lag_seconds"], p["lsi_mae"]]
+                         for p in result["sweep"]])
     lines += ["## Settings", "", "```json", json.dumps(result["settings"], indent=2), "```", ""]
     markdown.write_text("\n".join(lines))
     return files

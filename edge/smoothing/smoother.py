@@ -30,6 +30,13 @@ def ema_update(previous: np.ndarray, observation: np.ndarray, alpha: float) -> n
     return alpha * observation + (1.0 - alpha) * previous
 
 
+def dominant_class(smoothed: np.ndarray, current: int, margin: float) -> int:
+    """The top class, but the current one holds until another beats it by `margin` (hysteresis:
+    two classes of nearly equal probability would otherwise swap the dominant class back and forth)."""
+    top = int(smoothed.argmax())
+    return top if smoothed[top] >= smoothed[current] + margin else current
+
+
 def observation_weight(probabilities: np.ndarray, min_confidence: float, low_weight: float) -> float:
     """1 for a confident observation, low_weight (0 = ignore) when the top class is below min_confidence."""
     return 1.0 if float(probabilities.max()) >= min_confidence else low_weight
@@ -98,7 +105,7 @@ class TrackSmoother:
                 track.smoothed = (weights[:, None] * stacked).sum(axis=0) / weights.sum()
         change = float(np.abs(track.smoothed - previous).sum())
         track.change_total += change
-        dominant = int(track.smoothed.argmax())
+        dominant = dominant_class(track.smoothed, track.dominant, self.cfg.switch_margin)
         track.last_change, track.dominant_changed = change, dominant != track.dominant
         if dominant != track.dominant:
             track.transitions += 1

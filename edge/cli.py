@@ -384,10 +384,35 @@ def _cmd_doctor(args) -> int:
     return 0 if all(c.ok or not c.critical for c in checks) else 1
 
 
+def _survey_parser(sub) -> None:
+    from edge.survey import SURVEY_SECONDS
+
+    parser = sub.add_parser("survey", help="camera placement check: faces found, their size, pose, readability "
+                                           "and brightness, and a verdict with the fix (exit 0: good placement, "
+                                           "1: something to change)")
+    parser.add_argument("--config", type=Path, help="YAML configuration (default: config/default.yaml)")
+    parser.add_argument("--source", help="source to survey (default: the configured one)")
+    parser.add_argument("--seconds", type=float, default=SURVEY_SECONDS,
+                        help=f"seconds of source time to look at (default {SURVEY_SECONDS:g}; files are read "
+                             "as fast as they decode)")
+    parser.add_argument("--json", action="store_true", help="one JSON object instead of text")
+
+
+def _cmd_survey(args) -> int:
+    from edge.survey import survey, survey_text
+
+    if args.seconds <= 0:
+        raise ValueError("--seconds must be positive")
+    result = survey(_load_config(args), args.seconds)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else survey_text(result))
+    return 0 if result.verdict.good else 1
+
+
 COMMANDS = {"run": (_run_parser, _cmd_run), "up": (_up_parser, _cmd_up),
             "train": (_train_parser, _cmd_train), "eval": (_eval_parser, _cmd_eval),
             "bench": (_bench_parser, _cmd_bench), "sweep": (_sweep_parser, _cmd_sweep),
-            "dashboard": (_dashboard_parser, _cmd_dashboard), "doctor": (_doctor_parser, _cmd_doctor)}
+            "dashboard": (_dashboard_parser, _cmd_dashboard), "doctor": (_doctor_parser, _cmd_doctor),
+            "survey": (_survey_parser, _cmd_survey)}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,8 @@ from typing import Callable
 from edge.config import Config
 from edge.paths import data_dir
 
+PLACEMENT_SURVEY_SECONDS = 3.0  # of source time: enough frames for the verdict, short enough for a check
+
 
 @dataclass(frozen=True)
 class Check:
@@ -132,13 +134,26 @@ def _clock() -> Check:
     return Check("clock", True, time.ctime(now) + (", synchronised" if synced else ""))
 
 
+def _placement(cfg: Config, checks: list[Check]) -> Check:
+    """The placement survey of `lsi-edge survey`, shorter; a poor placement is a warning, not a failure."""
+    from edge.survey import survey
+
+    if not next(c for c in checks if c.name == "source").ok:
+        return Check("camera placement", False, "not surveyed: the source gave no frame", critical=False)
+    result = survey(cfg, PLACEMENT_SURVEY_SECONDS)
+    verdict = result.verdict
+    detail = f"{result.figures.faces_per_frame:.1f} faces per frame: {verdict.summary}"
+    return Check("camera placement", verdict.good, detail + ("" if verdict.good else " (details: lsi-edge survey)"),
+                 critical=False)
+
+
 def run_checks(cfg: Config) -> list[Check]:
     checks: list[Check] = [Check("python", True, f"{platform.python_version()} on {platform.machine()}")]
     steps: list[tuple[str, Callable[[], Check]]] = [
         ("one headless OpenCV", _opencv), ("expression model", lambda: _classifier(cfg)),
         ("MediaPipe full-range face detector", lambda: _detector(cfg)), ("source", lambda: _source(cfg)),
-        ("database", lambda: _database(cfg)), ("MQTT broker", lambda: _broker(cfg)), ("disk", lambda: _disk(cfg)),
-        ("clock", _clock)]
+        ("camera placement", lambda: _placement(cfg, checks)), ("database", lambda: _database(cfg)),
+        ("MQTT broker", lambda: _broker(cfg)), ("disk", lambda: _disk(cfg)), ("clock", _clock)]
     # MediaPipe imports matplotlib, which caches its font list under $HOME: looking must leave nothing.
     with tempfile.TemporaryDirectory(prefix="lsi-doctor-") as scratch:
         previous = os.environ.get("MPLCONFIGDIR")

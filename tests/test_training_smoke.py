@@ -25,11 +25,16 @@ def test_train_export_calibrate_evaluate_end_to_end(fer2013, shared, tmp_path):
     assert metadata["input"]["size"] == 56 and len(metadata["labels"]) == 7
     stages = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [(e["stage"], e["input_size"]) for e in stages] == [("head", 48), ("finetune", 48), ("refine", 56)]
+    # Every epoch is also measured at the monitored classroom degradation, and says where it ran.
+    assert all("val_accuracy_monitor" in e and e["backend"] == "tensorflow" for e in stages)
     assert metadata["calibration"]["temperature"] > 0
     assert "accuracy" in metadata["metrics"] and "fp32_accuracy" in metadata["metrics"]
     assert output.stat().st_size < 4_000_000
     report = json.loads((tmp_path / "run" / "report" / "report.json").read_text())
     assert report["n"] == 3589 and (tmp_path / "run" / "report" / "reliability.png").stat().st_size > 0
+    conditions = {row["name"]: row for row in report["degradations"]}
+    assert "32 px, JPEG 50" in conditions and any(row["held_out"] for row in report["degradations"])
+    assert set(conditions["32 px, JPEG 50"]["recall"]) == set(metadata["labels"])
 
     classifier = ExpressionClassifier.load(output, threads=1)
     probabilities = classifier.predict([fer2013["test"].images[0], np.zeros((100, 80, 3), np.uint8)])

@@ -101,6 +101,7 @@ def evaluate(shared: Path, model_path: Path | None = None, reference: Path | Non
         "runtime": classifier.runtime_info.runtime,
         "xnnpack": classifier.runtime_info.xnnpack,
         "temperature": classifier.temperature,
+        "created": classifier.metadata.raw.get("created"),
         **classification_metrics(test.labels, calibrated, names),
         "ece_uncalibrated": metrics.expected_calibration_error(test.labels, raw, ECE_BINS),
         "ece_calibrated": metrics.expected_calibration_error(test.labels, calibrated, ECE_BINS),
@@ -136,6 +137,7 @@ def evaluate(shared: Path, model_path: Path | None = None, reference: Path | Non
         previous_logits = batched_logits(previous, test.images)
         result["compare"] = {
             "model": str(compare), "sha256": sha256_of(compare), "model_bytes": compare.stat().st_size,
+            "created": previous.metadata.raw.get("created"),
             **condition_metrics(test.labels, previous_logits, previous.temperature, names),
             "degradations": protocol_figures(previous, test.labels, sets) if degradations else [],
             "latency": classifier_latency(compare, seconds=latency_seconds),
@@ -233,21 +235,26 @@ def markdown(result: dict) -> str:
         lines.append(f"| {row['threads']} | {row['batch']} | {row['ms_per_call_median']:.3f} | "
                      f"{row['ms_per_call_p90']:.3f} | {row['ms_per_face']:.3f} |")
     if "compare" in result:
-        lines += ["", "Previous model, same run: " + ", ".join(
+        lines += ["", f"`{Path(result['compare']['model']).stem}`, same run: " + ", ".join(
             f"{row['threads']} thread(s) batch {row['batch']}: {row['ms_per_face']:.3f} ms/face"
             for row in result["compare"]["latency"]) + "."]
     return "\n".join(lines) + "\n"
 
 
 def held_out_gains(result: dict) -> list[dict]:
-    """For each held-out condition: its accuracy gain over the previous model next to the gain at
-    the trained condition of the same face size (did the model learn small faces, or the protocol?)."""
-    if "compare" not in result or not result.get("degradations"):
+    """For each held-out condition: the newer model's accuracy gain over the older one next to its
+    gain at the trained condition of the same face size (did it learn small faces, or the protocol?).
+    Newer and older by the `created` time in their metadata."""
+    if "compare" not in result or not result.get("degradations") or not result["compare"].get("degradations"):
         return []
-    new = {row["name"]: row["accuracy"] for row in result["degradations"]}
-    old = {row["name"]: row["accuracy"] for row in result["compare"]["degradations"]}
-    return [{"held_out": held, "trained": trained, "held_out_gain": new[held] - old[held],
-             "trained_gain": new[trained] - old[trained]} for held, trained in HELD_OUT_PAIRS.items()]
+    evaluated = {row["name"]: row["accuracy"] for row in result["degradations"]}
+    compared = {row["name"]: row["accuracy"] for row in result["compare"]["degradations"]}
+    evaluated_is_newer = (result.get("created") or "") >= (result["compare"].get("created") or "")
+    new, old = (evaluated, compared) if evaluated_is_newer else (compared, evaluated)
+    newer = result["model"] if evaluated_is_newer else Path(result["compare"]["model"]).name
+    return [{"newer": newer, "held_out": held, "trained": trained, "held_out_gain": new[held] - old[held],
+             "trained_gain": new[trained] - old[trained], "held_out_accuracy": new[held],
+             "trained_accuracy": new[trained]} for held, trained in HELD_OUT_PAIRS.items()]
 
 
 def degradation_markdown(result: dict) -> list[str]:
@@ -255,13 +262,14 @@ def degradation_markdown(result: dict) -> list[str]:
         return []
     names = result["labels"]
     previous = {row["name"]: row for row in result.get("compare", {}).get("degradations", [])}
+    other = f"`{Path(result['compare']['model']).stem}`" if previous else ""
     lines = ["", "### Classroom degradations (PrivateTest through `ExpressionClassifier.predict`)", "",
              "Each 48 px face is area-downscaled to N px and/or blurred, noised and compressed "
              "(`edge/evaluation/degrade.py`, fixed seed), then goes through the classifier's own resize "
              "to its input size. *Held out*: never applied in training."
-             + (f" *Previous*: `{result['compare']['model']}`, measured in the same run." if previous else ""), "",
-             "| condition | top-1 | " + ("previous top-1 | " if previous else "") + "macro-F1 | "
-             + ("previous macro-F1 | " if previous else "") + "ECE | recall " + " / ".join(names) + " |",
+             + (f" Compared: {other} (`{result['compare']['model']}`), same faces, same run." if previous else ""), "",
+             "| condition | top-1 | " + (f"{other} top-1 | " if previous else "") + "macro-F1 | "
+             + (f"{other} macro-F1 | " if previous else "") + "ECE | recall " + " / ".join(names) + " |",
              "|---|---|" + ("---|" if previous else "") + "---|" + ("---|" if previous else "") + "---|---|"]
     for row in result["degradations"]:
         old = previous.get(row["name"])
@@ -270,17 +278,18 @@ def degradation_markdown(result: dict) -> list[str]:
                      + (f"{old['accuracy']:.4f} | " if old else "") + f"{row['macro_f1']:.4f} | "
                      + (f"{old['macro_f1']:.4f} | " if old else "") + f"{row['ece']:.4f} | {recall} |")
     if previous:
-        lines += ["", "Previous model's per-class recall: " + "; ".join(
+        lines += ["", f"{other} per-class recall: " + "; ".join(
             f"{name}: " + " / ".join(f"{row['recall'][label]:.2f}" for label in names)
             for name, row in previous.items() if name in {PROTOCOL[0].name, MONITOR.name})]
     for gain in held_out_gains(result):
-        lines += ["", f"Held out vs trained: **{gain['held_out']}** {gain['held_out_gain'] * 100:+.1f} points over "
-                  f"the previous model, **{gain['trained']}** {gain['trained_gain'] * 100:+.1f} points."]
-    other = result.get("flip_average_other")
-    if other:
-        lines += ["", f"Test-time choice: with mirror-image averaging {'on' if other['flip_average'] else 'off'} "
+        lines += ["", f"Held out vs trained, `{gain['newer']}` (the newer model) over the other: "
+                  f"**{gain['held_out']}** {gain['held_out_gain'] * 100:+.1f} points (to {gain['held_out_accuracy']:.4f}), "
+                  f"**{gain['trained']}** {gain['trained_gain'] * 100:+.1f} points (to {gain['trained_accuracy']:.4f})."]
+    flip = result.get("flip_average_other")
+    if flip:
+        lines += ["", f"Test-time choice: with mirror-image averaging {'on' if flip['flip_average'] else 'off'} "
                   f"(the other setting; twice the per-face cost when on): " + ", ".join(
-                      f"{name} {other[name]:.4f}" for name in (PROTOCOL[0].name, MONITOR.name)) + "."]
+                      f"{name} {flip[name]:.4f}" for name in (PROTOCOL[0].name, MONITOR.name)) + "."]
     return lines
 
 

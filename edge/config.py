@@ -71,7 +71,10 @@ class PrivacyConfig(_Section):
 
 class TrackingConfig(_Section):
     confirm_hits: int = Field(3, ge=1, description="detections before a track counts")
-    max_unseen_seconds: float = Field(2.0, gt=0, description="a track ends after this long unseen")
+    max_unseen_seconds: float = Field(6.0, gt=0, description="a track ends after this long unseen (and counts "
+                                                              "as present until then: a head bent over a desk "
+                                                              "or an expression the detector misses for a few "
+                                                              "seconds keeps its track)")
     distance_threshold: float = Field(0.8, gt=0, description="max normalised centre distance (in face "
                                                             "sizes) to match a detection to a track")
     scene_cut_threshold: float = Field(0.2, gt=0, le=1, description="histogram distance above which "

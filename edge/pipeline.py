@@ -29,6 +29,8 @@ from edge.lsi.windows import WindowAggregate
 from edge.readability.gate import Readability, ReadabilityGate
 from edge.sinks import Sink
 from edge.smoothing.smoother import TrackDescriptors
+from edge.survey import ROLLING_SECONDS as PLACEMENT_SECONDS
+from edge.survey import PlacementAccumulator
 from edge.tracking.scene import frame_signature, signature_distance
 from edge.tracking.tracker import FaceTracker
 from edge.types import Detection, FaceReading, Frame, TrackUpdate
@@ -64,9 +66,9 @@ class Pipeline:
         self.cfg, self.classifier, self.sinks = cfg, classifier, sinks
         self.detector = detector or FaceDetector(cfg.detection, cfg.privacy)
         metadata = classifier.metadata.raw if classifier is not None else {}
-        min_crop_px = metadata.get("readability", {}).get("min_crop_px")  # measured per model, in crop pixels
-        crop_scale = 1.0 + 2.0 * cfg.classifier.crop_margin
-        self.gate = ReadabilityGate(cfg.readability, min_crop_px / crop_scale if min_crop_px else None)
+        self.gate = ReadabilityGate.for_model(cfg.readability, cfg.classifier.crop_margin, metadata)
+        # the camera-placement figures of the last minutes, for the health message (edge/survey.py)
+        self.placement = PlacementAccumulator(self.gate, PLACEMENT_SECONDS)
         self.confusion = ConfusionModel.from_metadata(metadata.get("confusion"))
         self.labels = classifier.labels if classifier is not None else FER2013_LABELS
         self.observer = observer
@@ -160,6 +162,7 @@ class Pipeline:
             self.tracker.reset()
             self.index.end_tracks(self.tracker.ended)
             self._cycle.clear()
+            self.placement.reset()
         detections, cycle_complete = self.detector.detect(frame.image)
         t1 = time.perf_counter()
         times["detect"] += t1 - t0
@@ -188,6 +191,7 @@ class Pipeline:
         by_detection = {id(d): (a, p) for d, a, p in self._cycle}
         merged = merge_detections([d for d, _, _ in self._cycle], self.cfg.detection.nms_iou)
         self._cycle = []
+        self.placement.add(frame.timestamp, frame.image, merged)
         tracked = self.tracker.update(merged)
         crop_scale = 1.0 + 2.0 * self.cfg.classifier.crop_margin
         readings = []

@@ -54,9 +54,7 @@ def readability_gate(cfg: Config) -> ReadabilityGate:
         from edge.inference.classifier import DEFAULT_MODEL, ModelMetadata
 
         metadata = ModelMetadata.read(cfg.classifier.model or DEFAULT_MODEL).raw
-    min_crop_px = metadata.get("readability", {}).get("min_crop_px")
-    crop_scale = 1.0 + 2.0 * cfg.classifier.crop_margin
-    return ReadabilityGate(cfg.readability, min_crop_px / crop_scale if min_crop_px else None)
+    return ReadabilityGate.for_model(cfg.readability, cfg.classifier.crop_margin, metadata)
 
 
 @dataclass(frozen=True)

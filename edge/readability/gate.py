@@ -29,6 +29,13 @@ class ReadabilityGate:
         self.cfg = cfg
         self.min_face_px = cfg.min_face_px or model_min_face_px or DEFAULT_MIN_FACE_PX
 
+    @classmethod
+    def for_model(cls, cfg: ReadabilityConfig, crop_margin: float, model_metadata: dict) -> "ReadabilityGate":
+        """The gate with the size floor the model's metadata records; it is measured in crop pixels
+        (what the model sees), so it is converted to face-box pixels with the crop margin."""
+        min_crop_px = model_metadata.get("readability", {}).get("min_crop_px")
+        return cls(cfg, min_crop_px / (1.0 + 2.0 * crop_margin) if min_crop_px else None)
+
     def assess(self, detection: Detection) -> Readability:
         pose = head_pose(detection.keypoints)
         cfg = self.cfg

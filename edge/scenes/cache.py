@@ -41,9 +41,9 @@ class SceneVideo:
     renderer: SceneRenderer
 
 
-def scene_key(scenario: Scenario, bank_digest: str) -> str:
+def scene_key(scenario: Scenario, bank: FaceBank, bank_digest: str) -> str:
     text = json.dumps({"scenario": scenario.model_dump(mode="json"), "generator": GENERATOR_VERSION,
-                       "faces": bank_digest}, sort_keys=True)
+                       "faces": bank_digest, "usable": bank.usable_digest}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -64,7 +64,7 @@ def render_scene(scenario: Scenario, bank: FaceBank, bank_digest: str, cache_dir
     """The scene's video and truth, rendered now or found in the cache."""
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{scenario.name}-{scene_key(scenario, bank_digest)}"
+    stem = f"{scenario.name}-{scene_key(scenario, bank, bank_digest)}"
     video, truth = cache_dir / f"{stem}.avi", cache_dir / f"{stem}.truth.json"
     renderer = SceneRenderer(scenario, bank)
     if video.is_file() and truth.is_file():

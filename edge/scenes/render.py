@@ -10,6 +10,7 @@ free for calibration and for measuring the model's confusion.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +34,7 @@ class FaceBank:
     def __init__(self, images: np.ndarray, labels: np.ndarray, usable: np.ndarray | None = None):
         self.images = images
         usable = np.ones(len(labels), bool) if usable is None else usable
+        self.usable_digest = hashlib.sha256(np.packbits(usable).tobytes()).hexdigest()[:16]
         self.by_class = [np.flatnonzero((labels == k) & usable) for k in range(int(labels.max()) + 1)]
 
     @classmethod
@@ -44,7 +46,9 @@ class FaceBank:
         images, labels = archive["x_test"], archive["y_test"]
         if cache_dir is None:
             return cls(images, labels)
-        cached = Path(cache_dir) / f"detectable-{sha256_of(fer2013_path(shared))[:16]}.npy"
+        from edge.scenes.cache import GENERATOR_VERSION  # the probe renders with this generator
+
+        cached = Path(cache_dir) / f"detectable-v{GENERATOR_VERSION}-{sha256_of(fer2013_path(shared))[:16]}.npy"
         if cached.is_file():
             usable = np.load(cached)
         else:

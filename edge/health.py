@@ -142,13 +142,22 @@ class Health:
         return Verdict(False, ready, False, f"no frame processed for {idle:.0f} s while the source is "
                                             f"{status.state}: the pipeline is stuck")
 
+    def _placement(self) -> dict | None:
+        """The camera-placement verdict over the last minutes, only while the room stays unreadable
+        (so that the dashboard can say why a room shows nothing); None otherwise."""
+        verdict = self.pipeline.placement.standing_verdict()
+        return None if verdict is None or verdict.good else verdict.to_dict()
+
     def state(self) -> dict:
         """…/state (retained)."""
         window = self.feed.last_window
         return {"device_id": self.cfg.device_id, "timestamp": time.time(), "session": self.sessions.info(),
                 "segment": self.pipeline.segments.info,
                 "faces": None if window is None else window.faces,
+                "faces_read": None if window is None else window.faces_read,
+                "attention": None if window is None else window.attention,
                 "lsi": None if window is None or window.suppressed else window.lsi,
+                "placement": self._placement(),
                 "fps": self.recent()["fps"],
                 "broker": "connected" if self.link is not None and self.link.connected else "disconnected",
                 "camera": self.capture_status.state}

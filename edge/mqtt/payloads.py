@@ -101,6 +101,17 @@ class SessionState(_Payload):
     state: Literal["recording", "paused"]
 
 
+class PlacementFinding(_Payload):
+    kind: Literal["no_faces", "too_small", "from_above", "from_side", "backlit"]
+    message: str = Field(description="what is wrong, with its figure, and the fix")
+
+
+class Placement(_Payload):
+    good: bool
+    summary: str
+    findings: list[PlacementFinding]
+
+
 class State(_Payload):
     """…/state: retained snapshot, on change and every mqtt.state_seconds."""
 
@@ -109,7 +120,12 @@ class State(_Payload):
     session: SessionState | None
     segment: SegmentRef | None
     faces: float | None
+    faces_read: float | None = Field(description="readable faces in the last window")
+    attention: float | None = Field(description="share of present faces with the head up, last window")
     lsi: float | None
+    placement: Placement | None = Field(description="why the room stays unreadable (camera placement, over the "
+                                                    "last two minutes: lsi-edge survey's verdict); null while "
+                                                    "it reads")
     fps: float
     broker: Literal["connected", "disconnected"]
     camera: Literal["starting", "up", "down", "ended"]

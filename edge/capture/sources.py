@@ -12,7 +12,7 @@ from typing import Protocol
 
 import cv2
 
-from edge.capture.demo import DemoScene
+from edge.capture.demo import LESSON_SECONDS, DemoScene
 from edge.config import SourceConfig
 from edge.types import Frame
 
@@ -179,9 +179,9 @@ def _redact(uri: str) -> str:
 
 
 def parse_demo(uri: str) -> DemoScene:
-    """'demo' or 'demo:WIDTHxHEIGHT:FACES[:SECONDS]'."""
+    """'demo' or 'demo:WIDTHxHEIGHT:FACES[:SECONDS]'; by default one whole scripted lesson."""
     parts = uri.split(":")[1:]
-    width, height, faces, seconds = 1280, 720, 16, 60.0
+    width, height, faces, seconds = 1280, 720, 16, LESSON_SECONDS
     try:
         if parts and parts[0]:
             width, height = (int(v) for v in parts[0].lower().split("x"))
@@ -190,7 +190,7 @@ def parse_demo(uri: str) -> DemoScene:
         if len(parts) > 2:
             seconds = float(parts[2])
     except ValueError as error:
-        raise SourceError(f"bad demo source {uri!r}: use demo or demo:1280x720:16[:60]") from error
+        raise SourceError(f"bad demo source {uri!r}: use demo or demo:1280x720:16[:{LESSON_SECONDS:g}]") from error
     return DemoScene(width=width, height=height, faces=faces, seconds=seconds)
 
 

@@ -125,3 +125,30 @@ def test_training_pack_round_trips_the_training_splits(tmp_path):
         assert np.array_equal(packed[name].labels, original[name].labels)
         assert np.array_equal(packed[name].exact, original[name].exact)
         assert np.array_equal(packed[name].ferplus, original[name].ferplus, equal_nan=True)
+
+
+def _fake_result(accuracy_by_condition: dict, created: str, model: str) -> dict:
+    names = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    rows = [{"name": c.name, "held_out": c.held_out, "accuracy": accuracy_by_condition.get(c.name, 0.5),
+             "macro_f1": 0.5, "ece": 0.02, "recall": {n: 0.4 for n in names}} for c in PROTOCOL]
+    return {"model": model, "created": created, "accuracy": rows[0]["accuracy"], "macro_f1": 0.7,
+            "ece_calibrated": 0.02, "ece": 0.02, "degradations": rows, "labels": list(names),
+            "latency": [{"threads": 1, "batch": 16, "ms_per_face": 0.6, "ms_per_face_fastest": 0.55}]}
+
+
+def test_held_out_check_and_verdict_compare_the_newer_model_with_the_older():
+    from edge.evaluation.card import _classroom_section
+    from edge.evaluation.report import held_out_gains
+
+    old = _fake_result({"48 px (as is)": 0.71, "32 px, JPEG 50": 0.49, "32 px, WebP 50 (held out)": 0.59},
+                       "2026-01-01T00:00:00+00:00", "old.tflite")
+    new = _fake_result({"48 px (as is)": 0.69, "32 px, JPEG 50": 0.66, "32 px, WebP 50 (held out)": 0.67},
+                       "2026-02-01T00:00:00+00:00", "new.tflite")
+    result = {**old, "compare": {**new, "model": "models/new.tflite"}}  # the older one evaluated, the newer compared
+    gains = {g["held_out"]: g for g in held_out_gains(result)}
+    webp = gains["32 px, WebP 50 (held out)"]
+    assert webp["newer"] == "new.tflite"
+    assert webp["held_out_gain"] == pytest.approx(0.08) and webp["trained_gain"] == pytest.approx(0.17)
+    text = "\n".join(_classroom_section(result))
+    assert "| top-1, 32 px, JPEG 50 | ≥ 0.64 | 0.4900 **not met** | 0.6600 met |" in text
+    assert "the shipped model stays" in text and "top-1, 48 px (as is)" in text

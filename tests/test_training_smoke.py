@@ -42,11 +42,15 @@ def test_train_export_calibrate_evaluate_end_to_end(fer2013, shared, tmp_path):
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
     # Same run directory, same recipe: resumes (every stage already complete) instead of retraining.
-    assert main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
-                 "--output", str(output), "--input-size", "48", "--max-train-images", "320",
-                 "--max-val-images", "200", "--batch-size", "32", "--head-epochs", "1",
-                 "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand",
-                 "--refine-epochs", "1", "--refine-input-size", "56"]) == 0
+    # The training stage alone (`python -m edge.training`, as on a GPU machine) shares the resume logic.
+    from edge.training.__main__ import main as train_only
+
+    log_lines = len((tmp_path / "run" / "log.jsonl").read_text().splitlines())
+    assert train_only(["--data-dir", str(shared), "--run-dir", str(tmp_path / "run"), "--input-size", "48",
+                       "--max-train-images", "320", "--max-val-images", "200", "--batch-size", "32",
+                       "--head-epochs", "1", "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand",
+                       "--refine-epochs", "1", "--refine-input-size", "56"]) == 0
+    assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == log_lines  # no epoch ran again
     # A different recipe in the same directory is refused rather than silently mixed.
     assert main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
                  "--output", str(output), "--input-size", "64", "--max-train-images", "320"]) == 2

@@ -76,8 +76,10 @@ def _classroom_section(result: dict) -> list[str]:
         lines += [f"| figure | target | shipped `{Path(result['model']).stem}` | `{name}` |", "|---|---|---|---|"]
         lines += [f"| {a[0]} | {a[2]} | {a[1]} {'met' if a[3] else '**not met**'} | {b[1]} "
                   f"{'met' if b[3] else '**not met**'} |" for a, b in zip(mine, other)]
-        cost = {(r["threads"], r["batch"]): r["ms_per_face"] for r in result["latency"]}
-        other_cost = {(r["threads"], r["batch"]): r["ms_per_face"] for r in compare["latency"]}
+        # Per-face cost from each model's fastest call (see latency.py: robust to a busy machine).
+        cost = {(r["threads"], r["batch"]): r.get("ms_per_face_fastest", r["ms_per_face"]) for r in result["latency"]}
+        other_cost = {(r["threads"], r["batch"]): r.get("ms_per_face_fastest", r["ms_per_face"])
+                      for r in compare["latency"]}
         full_resolution = other[:3]  # top-1, macro-F1, ECE as is
         shipped_rows = {row["name"]: row["accuracy"] for row in result["degradations"]}
         worse = [row["name"] for row in compare["degradations"][1:] if row["accuracy"] <= shipped_rows[row["name"]]]
@@ -91,7 +93,7 @@ def _classroom_section(result: dict) -> list[str]:
         closing = ["", verdict]
         if (1, 16) in cost and (1, 16) in other_cost:
             ratio = other_cost[(1, 16)] / cost[(1, 16)]
-            lines.append(f"| ms per face, batch 16, 1 thread (same run) | within 10 % | {cost[(1, 16)]:.3f} | "
+            lines.append(f"| ms per face, batch 16, 1 thread (fastest call, same run) | within 10 % | {cost[(1, 16)]:.3f} | "
                          f"{other_cost[(1, 16)]:.3f} ({(ratio - 1) * 100:+.0f} %) |")
         lines += closing
     else:
@@ -196,6 +198,7 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
                compared: tuple[dict, Path | None] | None = None) -> None:
     """compared: the --compare model's metadata and training log (its recipe and curve get a section)."""
     latency = {(r["threads"], r["batch"]): r["ms_per_face"] for r in result["latency"]}
+    fastest = {(r["threads"], r["batch"]): r.get("ms_per_face_fastest", float("nan")) for r in result["latency"]}
     ref = result.get("reference", {})
     recipe = metadata["recipe"]
     final_size = metadata["input"]["size"]
@@ -230,7 +233,8 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
         _row("ECE (15 bins) after temperature scaling", f"{result['ece_calibrated']:.4f} "
              f"(before: {result['ece_uncalibrated']:.4f}, T = {result['temperature']:.3f})", f"≤ {TARGET_ECE:.2f}",
              result["ece_calibrated"] <= TARGET_ECE),
-        _row("per-face latency, batch 16, 1 thread", f"{latency.get((1, 16), float('nan')):.3f} ms", "≤ 1.0 ms",
+        _row("per-face latency, batch 16, 1 thread", f"{latency.get((1, 16), float('nan')):.3f} ms median "
+             f"(fastest call {fastest.get((1, 16), float('nan')):.3f} ms)", "≤ 1.0 ms (median)",
              latency.get((1, 16), 9.9) <= 1.0),
         _row("model file", f"{result['model_bytes'] / 1e6:.2f} MB", "≤ 4 MB", result["model_bytes"] <= 4e6),
         "",
@@ -306,7 +310,8 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
               "A model trained by an earlier pipeline keeps its recipe in its metadata JSON.", "", "```bash",
               "scripts/setup.sh train,dev",
               ".venv/bin/lsi-edge train            # train → export INT8 → calibrate → evaluate (resumable)",
-              "# GPU machine (Keras 3 + JAX, no TensorFlow), then the export here:",
+              "# GPU machine (Keras 3 + JAX, no TensorFlow; edge/training/gpu_run.sh: the run and its inputs),",
+              "# then the export here:",
               "KERAS_BACKEND=jax python -m edge.training --data-dir SHARED_OR_PACK --run-dir RUN "
               "--time-budget-minutes 8.5",
               ".venv/bin/lsi-edge train --run-dir RUN --output models/NAME.tflite   # same recipe options as recorded",

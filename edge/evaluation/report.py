@@ -78,6 +78,15 @@ def _with_flip_average(classifier: ExpressionClassifier, flip: bool) -> Expressi
     return ExpressionClassifier(classifier.model_path, replace(classifier.metadata, flip_average=flip), threads=2)
 
 
+def flip_average_other(classifier: ExpressionClassifier, labels: np.ndarray, sets: dict[str, list[np.ndarray]]) -> dict:
+    """Test-time choice: top-1 with the other setting of mirror-image averaging, as is and at the
+    monitored condition."""
+    other = _with_flip_average(classifier, not classifier.metadata.flip_average)
+    return {"flip_average": other.metadata.flip_average,
+            **{name: condition_metrics(labels, batched_logits(other, sets[name]), other.temperature,
+                                       classifier.labels)["accuracy"] for name in (PROTOCOL[0].name, MONITOR.name)}}
+
+
 def evaluate(shared: Path, model_path: Path | None = None, reference: Path | None = None,
              latency_seconds: float = 2.0, compare: Path | None = None, degradations: bool = True) -> dict:
     """All figures of the report, as a dict (see write_report for the files).
@@ -109,12 +118,7 @@ def evaluate(shared: Path, model_path: Path | None = None, reference: Path | Non
     sets = degraded_sets(test.images) if degradations or compare is not None else {}
     if degradations:
         result["degradations"] = protocol_figures(classifier, test.labels, sets)
-        # Test-time choice: the other setting of mirror-image averaging, as is and at the monitored condition.
-        other = _with_flip_average(classifier, not classifier.metadata.flip_average)
-        result["flip_average_other"] = {
-            "flip_average": other.metadata.flip_average,
-            **{name: condition_metrics(test.labels, batched_logits(other, sets[name]), other.temperature, names)["accuracy"]
-               for name in (PROTOCOL[0].name, MONITOR.name)}}
+        result["flip_average_other"] = flip_average_other(classifier, test.labels, sets)
     majority = ferplus_majority(test.ferplus, test.exact)
     usable = majority >= 0
     result["ferplus_majority"] = {
@@ -140,6 +144,7 @@ def evaluate(shared: Path, model_path: Path | None = None, reference: Path | Non
             "created": previous.metadata.raw.get("created"),
             **condition_metrics(test.labels, previous_logits, previous.temperature, names),
             "degradations": protocol_figures(previous, test.labels, sets) if degradations else [],
+            **({"flip_average_other": flip_average_other(previous, test.labels, sets)} if degradations else {}),
             "latency": classifier_latency(compare, seconds=latency_seconds),
         }
     result["_reliability"] = {
@@ -288,11 +293,14 @@ def degradation_markdown(result: dict) -> list[str]:
         lines += ["", f"Held out vs trained, `{gain['newer']}` (the newer model) over the other: "
                   f"**{gain['held_out']}** {gain['held_out_gain'] * 100:+.1f} points (to {gain['held_out_accuracy']:.4f}), "
                   f"**{gain['trained']}** {gain['trained_gain'] * 100:+.1f} points (to {gain['trained_accuracy']:.4f})."]
-    flip = result.get("flip_average_other")
-    if flip:
-        lines += ["", f"Test-time choice: with mirror-image averaging {'on' if flip['flip_average'] else 'off'} "
-                  f"(the other setting; twice the per-face cost when on): " + ", ".join(
-                      f"{name} {flip[name]:.4f}" for name in (PROTOCOL[0].name, MONITOR.name)) + "."]
+    for label, figures in ((f"`{Path(result['model']).stem}`", result),
+                           (other, result.get("compare", {}))):
+        flip = figures.get("flip_average_other")
+        if flip:
+            lines += ["", f"Test-time choice, {label}: with mirror-image averaging "
+                      f"{'on' if flip['flip_average'] else 'off'} (the other setting; twice the per-face cost "
+                      "when on): " + ", ".join(f"{name} {flip[name]:.4f}" for name in (PROTOCOL[0].name, MONITOR.name))
+                      + "."]
     return lines
 
 

@@ -139,6 +139,8 @@ class Health:
                 return Verdict(False, ready, True, f"{reason}: no frame for {idle:.0f} s, giving up")
             return Verdict(True, ready, False, f"{reason}: no frame for {idle:.0f} s, reconnecting "
                                                f"(giving up after {patience:g} s)")
+        if not ready:  # the first frame warms the models up; systemd's start timeout bounds it
+            return Verdict(True, False, False, f"starting: first frame for {idle:.0f} s, source {status.state}")
         return Verdict(False, ready, False, f"no frame processed for {idle:.0f} s while the source is "
                                             f"{status.state}: the pipeline is stuck")
 

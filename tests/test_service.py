@@ -224,3 +224,31 @@ def test_sighup_reloads_a_valid_configuration_and_sigterm_stops_cleanly(tmp_path
     assert expected and set(expected) <= received and stored.outbox_depth() == 0  # no window lost
     consumer.close()
     notifications.close()
+
+
+def test_the_verdict_behind_healthz_and_the_watchdog(tmp_path):
+    """Starting, processing, reconnecting within patience, giving up, stuck: on a clock of the test's."""
+    cfg = Config.model_validate({"source": {"uri": "http://127.0.0.1:9/camera.mjpg", "give_up_seconds": 60},
+                                 "mqtt": {"enabled": False}, "storage": {"url": f"sqlite:///{tmp_path / 'e.db'}"}})
+    health = Appliance(cfg).health
+    now = [1000.0]
+    health.clock = lambda: now[0]
+    capture = Capture(cfg.source, cfg.processing.fps, realtime=True)  # live, never opened: state "starting"
+    health.start(capture)
+
+    def at(seconds, state):
+        now[0], capture.status.state = 1000.0 + seconds, state
+        return health.verdict()
+
+    assert at(20, "starting").alive and not at(20, "starting").ready
+    assert at(20, "up").alive and "starting" in at(20, "up").summary  # models warm up; the start timeout bounds it
+    verdict = at(40, "down")
+    assert verdict.alive and not verdict.give_up and "reconnecting" in verdict.summary
+    verdict = at(61, "down")
+    assert verdict.give_up and not verdict.alive
+    now[0] = 1070.0
+    health.frame_done()
+    assert at(72, "up").alive and at(72, "up").ready and "processing" in at(72, "up").summary
+    verdict = at(90, "up")  # the source delivers, nothing is processed: a hung pipeline
+    assert not verdict.alive and not verdict.give_up and "stuck" in verdict.summary
+    assert at(90, "down").alive and at(131, "down").give_up  # patience counts from the last processed frame

@@ -34,7 +34,7 @@ class Appliance:
         self.cfg = cfg
         self.store = Store(cfg.storage.url, cfg.device_id, cfg.storage.outbox_max)
         # Attention mode opens no expression model at all (EU AI Act Art. 5(1)(f); docs/legal-and-ethics.md).
-        self.classifier = classifier or (ExpressionClassifier.load(cfg.classifier.model, cfg.classifier.threads)
+        self.classifier = classifier or (ExpressionClassifier.load(cfg.classifier.model_path, cfg.classifier.threads)
                                          if cfg.analysis.mode == "expression" else None)
         self.sessions = Sessions(self.store)
         self.link: MqttLink | None = None

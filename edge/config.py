@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from edge.datasets import FER2013_LABELS
-from edge.paths import REPO_ROOT, data_dir
+from edge.paths import CLASSROOM_MODEL, REPO_ROOT, data_dir
 
 DEFAULT_CONFIG = REPO_ROOT / "config" / "default.yaml"
 
@@ -82,7 +82,12 @@ class TrackingConfig(_Section):
 
 
 class ClassifierConfig(_Section):
-    model: Path | None = Field(None, description="INT8 .tflite (default: models/expression_int8.tflite)")
+    model: Path | None = Field(None, description="INT8 .tflite expression model (default: "
+                                                 "models/expression_int8_classroom.tflite, trained for the small, "
+                                                 "compressed faces of classroom cameras: it reads the scripted "
+                                                 "classrooms best, docs/evaluation.md; "
+                                                 "models/expression_int8.tflite is the full-resolution model, "
+                                                 "docs/model-card.md)")
     threads: int | None = Field(None, ge=1, le=16, description="interpreter threads (default: up to 4)")
     crop_margin: float = Field(0.1, ge=0, le=1, description="margin around the detected box, as a fraction of "
                                                             "its size (FER2013's faces are cropped tightly: "
@@ -92,6 +97,11 @@ class ClassifierConfig(_Section):
         "standardize", description="illumination normalisation of the face crop: standardize (to FER2013's "
                                    "mean and contrast; no accuracy cost), clahe / equalize (local / global "
                                    "histogram; ~1 point less accurate on FER2013, see docs/performance.md)")
+
+    @property
+    def model_path(self) -> Path:
+        """The model the appliance loads."""
+        return self.model or CLASSROOM_MODEL
 
 
 class AnalysisConfig(_Section):
@@ -141,7 +151,7 @@ class LsiConfig(_Section):
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_LSI_WEIGHTS), description="LSI weight per class name; the index maps the lowest weight to 0 and the highest to 100")
     window_seconds: float = Field(5.0, gt=0, description="aggregation window")
     shares: Literal["adjusted", "em", "average", "count"] = Field(
-        "adjusted", description="how a window's class shares are estimated from its readable faces: adjusted "
+        "em", description="how a window's class shares are estimated from its readable faces: adjusted "
                                 "(corrected for the model's measured confusion at each face size), em (prior "
                                 "re-estimation), average (mean probabilities), count (each face's top class); "
                                 "compared in docs/evaluation.md")

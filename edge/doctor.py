@@ -41,7 +41,7 @@ def _classifier(cfg: Config) -> Check:
     from edge.datasets import sha256_of
     from edge.inference import ExpressionClassifier
 
-    classifier = ExpressionClassifier.load(cfg.classifier.model, cfg.classifier.threads)
+    classifier = ExpressionClassifier.load(cfg.classifier.model_path, cfg.classifier.threads)
     info = classifier.runtime_info
     recorded = classifier.metadata.raw.get("sha256")
     intact = recorded is None or recorded == sha256_of(classifier.model_path)

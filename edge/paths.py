@@ -7,6 +7,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO_ROOT / "models"
+# the expression model the appliance loads unless classifier.model says otherwise
+CLASSROOM_MODEL = MODELS_DIR / "expression_int8_classroom.tflite"
 SHARED_ENV_VAR = "LSI_EDGE_SHARED"
 DATA_ENV_VAR = "LSI_EDGE_DATA_DIR"
 

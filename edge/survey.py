@@ -51,9 +51,9 @@ def readability_gate(cfg: Config) -> ReadabilityGate:
     size floor the model's metadata records (measured in crop pixels, so divided by the crop margin)."""
     metadata: dict = {}
     if cfg.analysis.mode == "expression":
-        from edge.inference.classifier import DEFAULT_MODEL, ModelMetadata
+        from edge.inference.classifier import ModelMetadata
 
-        metadata = ModelMetadata.read(cfg.classifier.model or DEFAULT_MODEL).raw
+        metadata = ModelMetadata.read(cfg.classifier.model_path).raw
     return ReadabilityGate.for_model(cfg.readability, cfg.classifier.crop_margin, metadata)
 
 

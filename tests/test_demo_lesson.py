@@ -74,7 +74,7 @@ def lesson_run():
     source = cfg.source.model_copy(update={"uri": f"demo:1280x720:16:{UNHAPPY.end:g}", "loop": False})
     cfg = cfg.model_copy(update={"source": source})
     sink = CollectingSink()
-    pipeline = Pipeline(cfg, ExpressionClassifier.load(cfg.classifier.model, cfg.classifier.threads), [sink])
+    pipeline = Pipeline(cfg, ExpressionClassifier.load(cfg.classifier.model_path, cfg.classifier.threads), [sink])
     pipeline.run(Capture(cfg.source, cfg.processing.fps, realtime=False))
     start = sink.windows[0].window_start  # the first window opens with the lesson (source time 0)
     windows = [(w.window_start - start, w.window_end - start, w) for w in sink.windows]

@@ -14,7 +14,7 @@ from edge.sinks import CollectingSink
 
 
 def bench_pipeline(cfg: Config, max_frames: int) -> dict:
-    classifier = ExpressionClassifier.load(cfg.classifier.model, cfg.classifier.threads)
+    classifier = ExpressionClassifier.load(cfg.classifier.model_path, cfg.classifier.threads)
     sink = CollectingSink()
     pipeline = Pipeline(cfg, classifier, [sink])
     # Every source frame is processed (processing rate = the source's own), as fast as it goes.

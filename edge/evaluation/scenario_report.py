@@ -19,7 +19,7 @@ from edge.evaluation.scenario import (
     scene_summary,
     uncalibrated,
 )
-from edge.inference.classifier import ExpressionClassifier
+from edge.inference.classifier import DEFAULT_MODEL, ExpressionClassifier
 from edge.scenes.cache import SceneVideo, default_cache_dir, render_scene
 from edge.scenes.render import FaceBank
 from edge.scenes.script import load_scenarios
@@ -40,8 +40,7 @@ class Ablation:
 
 NO_GATE = {"readability": {"max_yaw": 90.0, "min_pitch": -90.0, "max_pitch": 90.0, "min_face_px": 8.0}}
 ABLATIONS = (
-    Ablation("before issue 11: no readability gate, shares by counting top classes",
-             {**NO_GATE, "lsi": {"shares": "count"}}),
+    Ablation("the full-resolution model (models/expression_int8.tflite)", {"classifier": {"model": DEFAULT_MODEL}}),
     Ablation("no readability gate (every detected face read)", NO_GATE),
     Ablation("shares: count of each face's top class", {"lsi": {"shares": "count"}}, replay=True),
     Ablation("shares: mean probabilities (no correction)", {"lsi": {"shares": "average"}}, replay=True),
@@ -54,7 +53,6 @@ ABLATIONS = (
     Ablation("no confidence threshold", {"smoothing": {"min_confidence": 0.0}}, replay=True),
     Ablation("no calibration (temperature 1)", {}, uncalibrated=True),
     Ablation("no alignment (eyes not levelled)", {"classifier": {"align": False}}),
-    Ablation("crop margin 0.2 (before issue 11)", {"classifier": {"crop_margin": 0.2}}),
     Ablation("no illumination normalisation", {"classifier": {"illumination": "none"}}),
     Ablation("no tiling (whole frame only)", {"detection": {"tile_size": 100_000}}),
 )
@@ -98,7 +96,7 @@ def evaluate_scenarios(selection: str, cfg: Config, shared: Path, cache_dir: Pat
     bank = FaceBank.from_shared(shared, cache_dir or default_cache_dir())
     digest = sha256_of(fer2013_path(shared))
     scenes = [render_scene(s, bank, digest, cache_dir, Progress(f"rendering {s.name}")) for s in scenarios]
-    classifier = ExpressionClassifier.load(cfg.classifier.model, cfg.classifier.threads)
+    classifier = ExpressionClassifier.load(cfg.classifier.model_path, cfg.classifier.threads)
     labels = classifier.labels
     base = _run(scenes, cfg, classifier, "shipped settings")
     overall = evaluate_recordings(base, cfg, labels)

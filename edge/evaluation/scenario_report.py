@@ -117,8 +117,10 @@ def evaluate_scenarios(selection: str, cfg: Config, shared: Path, cache_dir: Pat
             if ablation.replay:
                 recordings = _replay_all(base, variant, labels)
             else:
-                model = uncalibrated(classifier) if ablation.uncalibrated else classifier
-                recordings = _run(scenes, variant, model, ablation.name)
+                model = (classifier if variant.classifier.model_path == cfg.classifier.model_path
+                         else ExpressionClassifier.load(variant.classifier.model_path, variant.classifier.threads))
+                recordings = _run(scenes, variant, uncalibrated(model) if ablation.uncalibrated else model,
+                                  ablation.name)
             rows[ablation.name] = _row(evaluate_recordings(recordings, variant, labels,
                                                            with_tracking=not ablation.replay))
             if ablation.replay:  # detection and tracking are the shipped run's

@@ -110,7 +110,7 @@ def test_eval_scenario_on_a_short_scene(tmp_path):
     assert 0 <= overall["windows"]["attention_mae"] <= 0.2 and overall["gate"]["read_share_of_readable"] > 0.5
     windows = overall["windows"]
     assert windows["windows"] == 4 and windows["suppressed"] == 0  # 20 s of 5-s windows, aligned
-    assert windows["compared"] == 4
+    assert windows["compared"] >= 3  # a window may keep only presence and attention (fewer readable faces)
     assert -1.0 <= windows["lsi_r"] <= 1.0 and 0 <= windows["lsi_mae"] <= 100
     assert 0 <= windows["share_mae"] <= 1
     assert 0 <= overall["faces"]["frame_accuracy"] <= 1

@@ -16,7 +16,7 @@ from edge.lsi.index import lsi
 from edge.lsi.quantify import ConfusionModel, window_shares
 from edge.smoothing.smoother import TrackDescriptors
 
-BOOTSTRAP_RESAMPLES = 200  # over tracks, for the LSI interval
+BOOTSTRAP_RESAMPLES = 50  # over tracks, for the LSI interval (each resample re-estimates the shares)
 INTERVAL = (2.5, 97.5)
 
 

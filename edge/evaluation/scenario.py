@@ -338,8 +338,11 @@ def truth_windows(recording: SceneRecording, weights: np.ndarray, labels: tuple[
     face_lsi = lsi(np.eye(len(labels)), weights)
     pairs = []
     for window in recording.windows:
-        start = window.window_start - recording.epoch_offset
-        end = window.window_end - recording.epoch_offset
+        # back to source time on the window grid: the epoch figures are rounded, and an update
+        # that falls exactly on a boundary must land in the same window as in the product
+        length = round(window.window_end - window.window_start, 3)
+        start = round((window.window_start - recording.epoch_offset) / length) * length
+        end = start + length
         inside = [r for r in recording.updates if start - 1e-6 <= r.timestamp < end - 1e-6]
         per_student: dict[int, list[float]] = {}
         counts = np.zeros(len(labels))

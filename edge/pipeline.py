@@ -191,7 +191,7 @@ class Pipeline:
         by_detection = {id(d): (a, p) for d, a, p in self._cycle}
         merged = merge_detections([d for d, _, _ in self._cycle], self.cfg.detection.nms_iou)
         self._cycle = []
-        self.placement.add(frame.timestamp, frame.image, merged)
+        self.placement.add(frame.timestamp, frame.image, merged, [by_detection[id(d)][0] for d in merged])
         tracked = self.tracker.update(merged)
         crop_scale = 1.0 + 2.0 * self.cfg.classifier.crop_margin
         readings = []

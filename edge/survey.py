@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from edge.config import Config, DetectionConfig, SourceConfig
-from edge.readability.gate import ReadabilityGate
+from edge.readability.gate import Readability, ReadabilityGate
 from edge.types import Detection
 
 SURVEY_SECONDS = 10.0  # default survey length, seconds of source time
@@ -193,12 +193,13 @@ class PlacementAccumulator:
             self._frames.clear()
             self._since = None
 
-    def add(self, timestamp: float, image: np.ndarray, detections: list[Detection]) -> None:
-        """image: the BGR frame the detections were found in (read here, not kept)."""
+    def add(self, timestamp: float, image: np.ndarray, detections: list[Detection],
+            assessed: list[Readability]) -> None:
+        """image: the BGR frame the detections were found in (read here, not kept); assessed: the
+        gate's verdict on each detection, as the caller already has it."""
         height, width = image.shape[:2]
         sample = np.ascontiguousarray(image[::FRAME_SAMPLE_STEP, ::FRAME_SAMPLE_STEP])
         frame_grey = cv2.cvtColor(sample, cv2.COLOR_BGR2GRAY)
-        assessed = [self.gate.assess(d) for d in detections]
         measure = _FrameMeasure(
             timestamp, width, height, np.array([d.size for d in detections], np.float64),
             np.array([a.pose.yaw for a in assessed], np.float64),
@@ -284,7 +285,8 @@ def survey(cfg: Config, seconds: float = SURVEY_SECONDS) -> Survey:
     detection = DetectionConfig.model_validate({**cfg.detection.model_dump(), "tiles_per_frame": 0})
     source = SourceConfig.model_validate({**cfg.source.model_dump(), "loop": False})
     capture = Capture(source, cfg.processing.fps, realtime=False)
-    accumulator = PlacementAccumulator(readability_gate(cfg))
+    gate = readability_gate(cfg)
+    accumulator = PlacementAccumulator(gate)
     detector = FaceDetector(detection, cfg.privacy)
     # A live source that never delivers would keep the capture reconnecting: give it up after the
     # survey's time plus the time the appliance allows a stalled source.
@@ -298,7 +300,8 @@ def survey(cfg: Config, seconds: float = SURVEY_SECONDS) -> Survey:
             first = frame.timestamp if first is None else first
             if frame.timestamp - first >= seconds:
                 break
-            accumulator.add(frame.timestamp, frame.image, detector.detect(frame.image)[0])
+            detections = detector.detect(frame.image)[0]
+            accumulator.add(frame.timestamp, frame.image, detections, [gate.assess(d) for d in detections])
     finally:
         frames.close()
         detector.close()

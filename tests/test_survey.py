@@ -107,11 +107,15 @@ def test_rolling_figures_keep_the_last_window_and_judge_only_a_whole_one():
     assert rolling.figures() is None and rolling.standing_verdict() is None
     frame = np.full((360, 640, 3), 120, np.uint8)
     frame[:40] = 255  # a blown-out strip: 1/9 of the frame
+
+    def add(second, faces):
+        rolling.add(float(second), frame, faces, [gate.assess(face) for face in faces])
+
     for second in range(10):  # two large frontal faces a second
-        rolling.add(float(second), frame, [frontal_face(100, 150, 30), frontal_face(400, 150, 30)])
+        add(second, [frontal_face(100, 150, 30), frontal_face(400, 150, 30)])
     assert rolling.standing_verdict() is None  # 9 s measured, the window is 10 s
     for second in range(10, 21):  # then one small face a second
-        rolling.add(float(second), frame, [frontal_face(300, 200, 8)])
+        add(second, [frontal_face(300, 200, 8)])
     figures = rolling.figures()
     assert figures.frames == 11 and figures.seconds == 10.0  # seconds 10–20: the large faces have left the window
     assert figures.faces_per_frame == 1.0 and figures.under_24_share == 1.0 and figures.readable_share == 0.0

@@ -12,7 +12,6 @@ import logging
 import math
 import sys
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -434,9 +433,3 @@ class Progress:
 def uncalibrated(classifier: ExpressionClassifier) -> ExpressionClassifier:
     """The same model with temperature 1 (the calibration ablation)."""
     return ExpressionClassifier(classifier.model_path, replace(classifier.metadata, temperature=1.0))
-
-
-def default_paths() -> tuple[Path, Path]:
-    from edge.paths import REPO_ROOT
-
-    return REPO_ROOT / "docs" / "evaluation.md", REPO_ROOT / "docs" / "evaluation"

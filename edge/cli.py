@@ -146,7 +146,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser, realtime_default: str
 
 # Command-line options that override configuration keys: validated by the same schema as the YAML.
 CONFIG_OPTIONS = {"source": ("source", "uri"), "realtime": ("source", "realtime"), "loop": ("source", "loop"),
-                  "device_id": ("device_id",), "tiles_per_frame": ("detection", "tiles_per_frame")}
+                  "device_id": ("device_id",), "updates_per_second": ("detection", "updates_per_second")}
 
 
 def _load_config(args):
@@ -269,7 +269,8 @@ def _bench_parser(sub) -> None:
     parser.add_argument("--source", default="demo:1280x720:18:30",
                         help="pipeline source (default: the demo classroom, 1280x720, 18 students, 30 s)")
     parser.add_argument("--max-frames", type=int, default=300, help="frames to process (default 300)")
-    parser.add_argument("--tiles-per-frame", type=int, help="override detection.tiles_per_frame")
+    parser.add_argument("--updates-per-second", type=float,
+                        help="override detection.updates_per_second (how often each known face is re-detected)")
     parser.add_argument("--detections", action="store_true",
                         help="faces found per frame of --source: whole frame vs tiles of several sizes")
     parser.add_argument("--illumination", action="store_true",

@@ -41,15 +41,28 @@ class ProcessingConfig(_Section):
 
 class DetectionConfig(_Section):
     min_confidence: float = Field(0.5, gt=0, lt=1, description="detector score threshold")
-    tile_size: int = Field(360, ge=128, description="side of the square tiles the frame is cut into; "
-                                                    "small faces need small tiles")
+    tile_sizes: list[int] = Field([128, 384], min_length=1, description=(
+        "sides (frame pixels) of the square tiles of a discovery sweep; each tile is read by BlazeFace "
+        "short-range at 128 px, which finds faces of 22–70 px in its input: 128 px tiles find faces of "
+        "20–60 px, 384 px tiles faces of 65–200 px"))
     tile_overlap: float = Field(0.25, ge=0, lt=0.9, description="overlap of neighbouring tiles, fraction of the tile")
-    tiles_per_frame: int = Field(4, ge=0, description="tiles scanned per processed frame (0: all); "
-                                                      "fewer gives more fps, each tile is then revisited "
-                                                      "every ceil(tiles / tiles_per_frame) frames")
-    whole_frame_pass: bool = Field(True, description="also scan the whole frame, for faces larger than a tile")
+    whole_frame_pass: bool = Field(True, description="also scan the whole frame with BlazeFace full-range, "
+                                                     "for faces larger than the largest tile")
+    updates_per_second: float = Field(4.0, gt=0, le=30, description=(
+        "each known face is re-detected (and, when readable, classified) this often, from a tile "
+        "around it at its own scale; also the tracker's update rate"))
+    sweep_seconds: float = Field(3.0, gt=0, description=(
+        "a discovery sweep over every tile, for faces not tracked yet, is spread over this much "
+        "source time (after start and after a scene cut: one whole sweep at once)"))
     nms_iou: float = Field(0.3, gt=0, lt=1, description="overlap above which two detections are one face")
     min_face_px: int = Field(16, ge=8, description="faces smaller than this are dropped (too few pixels)")
+
+    @field_validator("tile_sizes")
+    @classmethod
+    def _tile_sizes(cls, sizes):
+        if any(size < 64 for size in sizes):
+            raise ValueError("tile sides below 64 px magnify noise, not faces; use 128 or more")
+        return sorted(set(sizes))
 
 
 class PrivacyConfig(_Section):

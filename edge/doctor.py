@@ -56,9 +56,9 @@ def _detector(cfg: Config) -> Check:
     from edge.detect.detector import FaceDetector
 
     detector = FaceDetector(cfg.detection, cfg.privacy)
-    detector.detect(np.zeros((240, 320, 3), np.uint8))
+    detector.sweep(np.zeros((480, 640, 3), np.uint8))  # loads both BlazeFace models
     detector.close()
-    return Check("MediaPipe full-range face detector", True, f"mediapipe {md.version('mediapipe')}, model in wheel")
+    return Check("BlazeFace face detectors", True, f"short- and full-range models from mediapipe {md.version('mediapipe')}")
 
 
 def _source(cfg: Config) -> Check:
@@ -151,7 +151,7 @@ def run_checks(cfg: Config) -> list[Check]:
     checks: list[Check] = [Check("python", True, f"{platform.python_version()} on {platform.machine()}")]
     steps: list[tuple[str, Callable[[], Check]]] = [
         ("one headless OpenCV", _opencv), ("expression model", lambda: _classifier(cfg)),
-        ("MediaPipe full-range face detector", lambda: _detector(cfg)), ("source", lambda: _source(cfg)),
+        ("BlazeFace face detectors", lambda: _detector(cfg)), ("source", lambda: _source(cfg)),
         ("camera placement", lambda: _placement(cfg, checks)), ("database", lambda: _database(cfg)),
         ("MQTT broker", lambda: _broker(cfg)), ("disk", lambda: _disk(cfg)), ("clock", _clock)]
     # MediaPipe imports matplotlib, which caches its font list under $HOME: looking must leave nothing.

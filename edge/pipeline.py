@@ -17,7 +17,9 @@ import numpy as np
 from edge.capture.capture import Capture
 from edge.config import Config
 from edge.datasets import FER2013_LABELS
+from edge.detect.blazeface import SHORT_RANGE
 from edge.detect.detector import FaceDetector
+from edge.detect.schedule import DetectionSchedule
 from edge.detect.tiling import merge_detections
 from edge.inference.align import aligned_crop
 from edge.inference.classifier import ExpressionClassifier
@@ -47,6 +49,8 @@ class RunStats:
     frames: int = 0
     faces_detected: int = 0
     faces_classified: int = 0
+    tiles_scanned: int = 0
+    tracker_updates: int = 0
     windows: int = 0
     scene_cuts: int = 0
     frame_errors: int = 0
@@ -77,6 +81,8 @@ class Pipeline:
         self.alerts = AlertMonitor(cfg.alerts, lsi_bands(cfg.lsi.weights, self.labels))
         self.stats = RunStats()
         self.tracker: FaceTracker | None = None
+        self.schedule: DetectionSchedule | None = None
+        # the current detection cycle's faces: detection, readability, aligned crop (readable faces only)
         self._cycle: list[tuple[Detection, Readability, np.ndarray | None]] = []
         self._signature: np.ndarray | None = None
         self._last_timestamp = 0.0
@@ -86,7 +92,6 @@ class Pipeline:
         self.capture: Capture | None = None
         self._error_kinds: set[str] = set()
         self.frame_size: tuple[int, int] | None = None
-        self.detection_tiles = 0
 
     # -- commands (thread-safe) ----------------------------------------------------------------
     def start_segment(self, kind: str, label: str = "") -> None:
@@ -162,62 +167,71 @@ class Pipeline:
             self.tracker.reset()
             self.index.end_tracks(self.tracker.ended)
             self._cycle.clear()
+            self.schedule.restart()
             self.placement.reset()
-        detections, cycle_complete = self.detector.detect(frame.image)
+        height, width = frame.image.shape[:2]
+        tiles, cycle_complete = self.schedule.next_frame(self.tracker.known_boxes(), width, height)
+        detections = self.detector.scan(frame.image, tiles)
         t1 = time.perf_counter()
         times["detect"] += t1 - t0
+        self.stats.tiles_scanned += len(tiles)
         self.stats.faces_detected += len(detections)
 
         if detections:
             assessed = [self.gate.assess(d) for d in detections]
-            readable = ([d for d, a in zip(detections, assessed) if a.readable]
-                        if self.classifier is not None else [])
-            probabilities = {}
-            if readable:
-                grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-                crops = [aligned_crop(grey, d, self.classifier.input_size, self.cfg.classifier.crop_margin,
-                                      self.cfg.classifier.illumination, self.cfg.classifier.align) for d in readable]
-                t2 = time.perf_counter()
-                probabilities = dict(zip(map(id, readable), self.classifier.predict(crops)))
-                t3 = time.perf_counter()
-                times["preprocess"] += t2 - t1
-                times["classify"] += t3 - t2
-                self.stats.faces_classified += len(crops)
-            self._cycle.extend((d, a, probabilities.get(id(d))) for d, a in zip(detections, assessed))
+            grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY) if self.classifier is not None else None
+            for detection, assessment in zip(detections, assessed):
+                crop = (aligned_crop(grey, detection, self.classifier.input_size, self.cfg.classifier.crop_margin,
+                                     self.cfg.classifier.illumination, self.cfg.classifier.align)
+                        if grey is not None and assessment.readable else None)
+                self._cycle.append((detection, assessment, crop))
+            times["preprocess"] += time.perf_counter() - t1
         if not cycle_complete:
             return []
 
+        # One tracker update per cycle; each face seen in it is classified once, all in one batch.
         t4 = time.perf_counter()
-        by_detection = {id(d): (a, p) for d, a, p in self._cycle}
+        by_detection = {id(d): (a, c) for d, a, c in self._cycle}
         merged = merge_detections([d for d, _, _ in self._cycle], self.cfg.detection.nms_iou)
         self._cycle = []
         self.placement.add(frame.timestamp, frame.image, merged, [by_detection[id(d)][0] for d in merged])
         tracked = self.tracker.update(merged)
+        self.stats.tracker_updates += 1
+        t5 = time.perf_counter()
+        times["track"] += t5 - t4
+        to_read = [face for face in tracked if by_detection[id(face.detection)][1] is not None]
+        probabilities = {}
+        if to_read:
+            crops = [by_detection[id(face.detection)][1] for face in to_read]
+            probabilities = dict(zip((id(face.detection) for face in to_read), self.classifier.predict(crops)))
+            self.stats.faces_classified += len(crops)
+        times["classify"] += time.perf_counter() - t5
         crop_scale = 1.0 + 2.0 * self.cfg.classifier.crop_margin
         readings = []
         for face in tracked:
-            assessment, probabilities = by_detection[id(face.detection)]
-            readings.append(FaceReading(face.track_id, face.detection.box, probabilities, assessment.heads_up,
-                                        face.detection.size * crop_scale))
+            assessment = by_detection[id(face.detection)][0]
+            readings.append(FaceReading(face.track_id, face.detection.box, probabilities.get(id(face.detection)),
+                                        assessment.heads_up, face.detection.size * crop_scale))
         update = TrackUpdate(frame.timestamp, tuple(readings), tuple(self.tracker.ended), self.tracker.present)
-        t5 = time.perf_counter()
-        times["track"] += t5 - t4
+        t7 = time.perf_counter()
 
         closed, states = self.index.update(update)
         if self.observer is not None:
             self.observer(merged, update, states)
         self._last_timestamp = frame.timestamp
         self._emit_windows(closed)
-        times["smooth_index"] += time.perf_counter() - t5
+        times["smooth_index"] += time.perf_counter() - t7
         return closed
 
     def _start_tracking(self, frame: Frame) -> None:
-        """On the first frame: plan the tiles for its size, then run the tracker at one update per pass."""
+        """On the first frame: the discovery plan for its size, the detection cadence for the
+        source's rate, and a tracker updated once per detection cycle."""
         height, width = frame.image.shape[:2]
         self.frame_size = (width, height)
-        self.detection_tiles = len(self.detector.tiles_for(width, height))
         fps = self.capture.frames_per_second if self.capture is not None else self.cfg.processing.fps
-        self.tracker = FaceTracker(self.cfg.tracking, fps / self.detector.frames_per_cycle)
+        plan = self.detector.discovery_plan(width, height)
+        self.schedule = DetectionSchedule(self.cfg.detection, fps, plan, SHORT_RANGE.input_size)
+        self.tracker = FaceTracker(self.cfg.tracking, self.schedule.cadence.updates_per_second(fps))
 
     def _scene_cut(self, image: np.ndarray) -> bool:
         signature = frame_signature(image)

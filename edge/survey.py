@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from edge.config import Config, DetectionConfig, SourceConfig
+from edge.config import Config, SourceConfig
 from edge.readability.gate import Readability, ReadabilityGate
 from edge.types import Detection
 
@@ -281,13 +281,11 @@ def survey(cfg: Config, seconds: float = SURVEY_SECONDS) -> Survey:
     from edge.capture.sources import SourceError
     from edge.detect.detector import FaceDetector
 
-    # Every tile of every frame: the survey wants each frame's whole count, not the appliance's round robin.
-    detection = DetectionConfig.model_validate({**cfg.detection.model_dump(), "tiles_per_frame": 0})
     source = SourceConfig.model_validate({**cfg.source.model_dump(), "loop": False})
     capture = Capture(source, cfg.processing.fps, realtime=False)
     gate = readability_gate(cfg)
     accumulator = PlacementAccumulator(gate)
-    detector = FaceDetector(detection, cfg.privacy)
+    detector = FaceDetector(cfg.detection, cfg.privacy)
     # A live source that never delivers would keep the capture reconnecting: give it up after the
     # survey's time plus the time the appliance allows a stalled source.
     deadline = threading.Timer(seconds + cfg.source.stall_seconds, capture.stop) if capture.live else None
@@ -300,7 +298,8 @@ def survey(cfg: Config, seconds: float = SURVEY_SECONDS) -> Survey:
             first = frame.timestamp if first is None else first
             if frame.timestamp - first >= seconds:
                 break
-            detections = detector.detect(frame.image)[0]
+            # a whole discovery sweep of every frame: the survey wants each frame's whole count
+            detections = detector.sweep(frame.image)
             accumulator.add(frame.timestamp, frame.image, detections, [gate.assess(d) for d in detections])
     finally:
         frames.close()

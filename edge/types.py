@@ -19,6 +19,7 @@ class Detection:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 in frame pixels
     score: float
     keypoints: np.ndarray  # (6, 2) pixels: right eye, left eye, nose tip, mouth, right ear, left ear
+    truncated: bool = False  # touches an edge of its tile inside the frame: maybe part of a face
 
     @property
     def centre(self) -> tuple[float, float]:

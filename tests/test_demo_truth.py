@@ -12,10 +12,10 @@ from edge.config import Config
 from edge.evaluation.demo_truth import measure_demo
 
 
-@pytest.mark.parametrize("tiles_per_frame", [0, 4])
-def test_demo_recall_and_id_switches(tiles_per_frame):
+@pytest.mark.parametrize("updates_per_second", [2.0, 4.0])
+def test_demo_recall_and_id_switches(updates_per_second):
     cfg = Config()
-    cfg = cfg.model_copy(update={"detection": cfg.detection.model_copy(update={"tiles_per_frame": tiles_per_frame})})
+    cfg = cfg.model_copy(update={"detection": cfg.detection.model_copy(update={"updates_per_second": updates_per_second})})
     result = measure_demo(cfg, DemoScene(width=1280, height=720, faces=16, seconds=40.0))
     print(result)
     assert result["recall"] >= 0.95

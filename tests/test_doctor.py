@@ -12,7 +12,7 @@ def test_doctor_passes_on_this_installation_and_names_failures(tmp_path):
                                  "storage": {"url": f"sqlite:///{tmp_path / 'd.db'}"},
                                  "mqtt": {"port": free_port()}})
     checks = {c.name: c for c in run_checks(cfg)}
-    for name in ("one headless OpenCV", "expression model", "MediaPipe full-range face detector", "source",
+    for name in ("one headless OpenCV", "expression model", "BlazeFace face detectors", "source",
                  "database", "disk", "clock"):
         assert checks[name].ok or not checks[name].critical, checks[name]
     assert "does not exist yet" in checks["database"].detail and not (tmp_path / "d.db").exists()

@@ -96,7 +96,7 @@ def test_bad_source_fails_fast(tmp_path):
 
 
 @pytest.mark.parametrize("args, key", [
-    (("bench", "--tiles-per-frame", "-3"), "detection.tiles_per_frame"),
+    (("bench", "--updates-per-second", "0"), "detection.updates_per_second"),
     (("run", "--device-id", "room 101!", "--print"), "device_id"),
 ])
 def test_command_line_overrides_are_validated_like_the_yaml(tmp_path, args, key):

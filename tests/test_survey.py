@@ -201,7 +201,9 @@ def test_a_well_placed_camera_is_good_also_for_doctor(tmp_path, bank):
     report = json.loads(result.stdout)
     assert report["verdict"] == {"good": True, "summary": "good placement", "findings": []}
     figures = report["figures"]
-    assert figures["frames"] == 48 and figures["over_40_share"] > 0.9 and figures["faces_per_frame"] >= 6
+    # faces of 45–83 px in the scene; detector boxes are ~0.87 of the drawn face (docs/performance.md)
+    assert figures["frames"] == 48 and figures["over_40_share"] > 0.6 and figures["under_24_share"] == 0
+    assert figures["faces_per_frame"] >= 8
     check = _placement(Config.model_validate({"source": {"uri": video}}), [Check("source", True, "")])
     assert check.ok and check.detail.endswith("faces per frame: good placement"), check
     skipped = _placement(Config(), [Check("source", False, "cannot open")])

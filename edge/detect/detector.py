@@ -1,33 +1,19 @@
-"""MediaPipe full-range face detector over a tile plan, with privacy masks applied first."""
+"""Face detection over a list of tiles with BlazeFace on LiteRT, privacy masks applied first."""
 
 from __future__ import annotations
 
 import logging
-import math
-import sys
 
 import cv2
 import numpy as np
 
 from edge.config import DetectionConfig, PrivacyConfig
-from edge.detect.tiling import Tile, merge_detections, plan_tiles, point_in_polygon
+from edge.detect.blazeface import MODELS, SHORT_RANGE, BlazeFace, weighted_nms
+from edge.detect.tiling import Tile, merge_detections, plan_tiles, point_in_polygon, roi_tiles
 from edge.types import Detection
 
 log = logging.getLogger("lsi_edge.detect")
-
-
-def _import_mediapipe():
-    """mediapipe imports TensorFlow opportunistically when it is installed (the [train] extra):
-    ~500 MB of memory the appliance never uses. Hide it for the duration of the import."""
-    if "tensorflow" in sys.modules:
-        import mediapipe
-        return mediapipe
-    sys.modules["tensorflow"] = None  # makes `import tensorflow` raise ImportError, which mediapipe handles
-    try:
-        import mediapipe
-        return mediapipe
-    finally:
-        del sys.modules["tensorflow"]
+EDGE_FRACTION = 0.02  # a box this close to its tile's edge counts as cut by it
 
 
 class PrivacyMask:
@@ -41,70 +27,81 @@ class PrivacyMask:
         return not any(point_in_polygon(cx / width, cy / height, polygon) for polygon in self.polygons)
 
 
-class FaceDetector:
-    """Scans a frame tile by tile; with tiles_per_frame > 0, a round-robin share of tiles per call.
+def tile_input(image: np.ndarray, tile: Tile, input_size: int) -> np.ndarray:
+    """The tile's pixels as the model's RGB input; parts outside the frame are black (letterbox)."""
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = max(tile.x0, 0), max(tile.y0, 0), min(tile.x1, width), min(tile.y1, height)
+    scale = input_size / tile.side
+    region = image[y0:y1, x0:x1]
+    size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    resized = cv2.resize(region, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    if size == (input_size, input_size) and (x0, y0) == (tile.x0, tile.y0):
+        return cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
+    canvas = np.zeros((input_size, input_size, 3), np.uint8)
+    ox, oy = round((x0 - tile.x0) * scale), round((y0 - tile.y0) * scale)
+    h, w = min(size[1], input_size - oy), min(size[0], input_size - ox)
+    canvas[oy:oy + h, ox:ox + w] = cv2.cvtColor(resized[:h, :w], cv2.COLOR_BGR2RGB)
+    return canvas
 
-    detect() returns (detections, cycle_complete): the detections found in the tiles scanned now,
-    and whether this call finished a pass over every tile.
-    """
+
+class FaceDetector:
+    """scan(image, tiles) finds the faces in the given tiles; sweep(image) in every tile of the
+    discovery plan at once (the survey, the demo's check). Which tiles a frame gets is the
+    schedule's business (edge/detect/schedule.py)."""
 
     def __init__(self, cfg: DetectionConfig, privacy: PrivacyConfig):
-        mp = _import_mediapipe()
         self.cfg = cfg
         self.mask = PrivacyMask(privacy)
-        self._detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=cfg.min_confidence)
+        self._models: dict[str, BlazeFace] = {}
         self._plan: list[Tile] = []
         self._plan_shape: tuple[int, int] | None = None
-        self._cursor = 0
+        self.tiles_scanned = 0
 
-    def tiles_for(self, width: int, height: int) -> list[Tile]:
+    def model(self, name: str) -> BlazeFace:
+        if name not in self._models:
+            self._models[name] = BlazeFace(MODELS[name], self.cfg.min_confidence)
+        return self._models[name]
+
+    def discovery_plan(self, width: int, height: int) -> list[Tile]:
         if self._plan_shape != (width, height):
-            self._plan = plan_tiles(width, height, self.cfg.tile_size, self.cfg.tile_overlap,
-                                    self.cfg.whole_frame_pass)
-            self._plan_shape, self._cursor = (width, height), 0
-            log.info("detection plan for %dx%d: %d tile(s) of %d px", width, height, len(self._plan),
-                     self.cfg.tile_size)
+            self._plan = plan_tiles(width, height, self.cfg.tile_sizes, self.cfg.tile_overlap, self.cfg.whole_frame_pass)
+            self._plan_shape = (width, height)
+            log.info("discovery sweep for %dx%d: %d tiles (sides %s px%s)", width, height, len(self._plan),
+                     ", ".join(map(str, self.cfg.tile_sizes)), " and the whole frame" if self.cfg.whole_frame_pass else "")
         return self._plan
 
-    @property
-    def frames_per_cycle(self) -> int:
-        per_frame = self.cfg.tiles_per_frame or len(self._plan) or 1
-        return max(1, math.ceil(len(self._plan) / per_frame)) if self._plan else 1
-
-    def detect(self, image: np.ndarray) -> tuple[list[Detection], bool]:
+    def sweep(self, image: np.ndarray) -> list[Detection]:
+        """Every tile of the plan, then a tile around each face found, at its scale (as the
+        appliance's next cycle would): a face cut by a discovery tile's edge is then seen whole."""
         height, width = image.shape[:2]
-        plan = self.tiles_for(width, height)
-        per_frame = self.cfg.tiles_per_frame or len(plan)
-        start = self._cursor
-        chosen = plan[start:start + per_frame]
-        self._cursor = start + len(chosen)
-        cycle_complete = self._cursor >= len(plan)
-        if cycle_complete:
-            self._cursor = 0
+        found = self.scan(image, self.discovery_plan(width, height))
+        around = roi_tiles([d.box for d in found], width, height, SHORT_RANGE.input_size)
+        return merge_detections(self.scan(image, around) + found, self.cfg.nms_iou)
+
+    def scan(self, image: np.ndarray, tiles: list[Tile]) -> list[Detection]:
+        height, width = image.shape[:2]
         found: list[Detection] = []
-        for tile in chosen:
+        for tile in tiles:
             found.extend(self._detect_tile(image, tile))
-        kept = [d for d in merge_detections(found, self.cfg.nms_iou)
+        self.tiles_scanned += len(tiles)
+        return [d for d in merge_detections(found, self.cfg.nms_iou)
                 if d.size >= self.cfg.min_face_px and self.mask.allows(d, width, height)]
-        return kept, cycle_complete
 
     def _detect_tile(self, image: np.ndarray, tile: Tile) -> list[Detection]:
-        # Only the scanned tiles are converted to RGB, not the whole frame.
-        crop = cv2.cvtColor(image[tile.y0:tile.y1, tile.x0:tile.x1], cv2.COLOR_BGR2RGB)
-        result = self._detector.process(crop)
-        tw, th = tile.x1 - tile.x0, tile.y1 - tile.y0
+        model = self.model(tile.model)
+        boxes, keypoints, scores = model.score(tile_input(image, tile, model.model.input_size))
+        height, width = image.shape[:2]
+        limits = np.array([width, height, width, height], np.float64)
         detections = []
-        for item in result.detections or []:
-            box = item.location_data.relative_bounding_box
-            x0 = tile.x0 + max(box.xmin, 0.0) * tw
-            y0 = tile.y0 + max(box.ymin, 0.0) * th
-            x1 = tile.x0 + min(box.xmin + box.width, 1.0) * tw
-            y1 = tile.y0 + min(box.ymin + box.height, 1.0) * th
-            keypoints = np.array([[tile.x0 + k.x * tw, tile.y0 + k.y * th]
-                                  for k in item.location_data.relative_keypoints], np.float32)
-            detections.append(Detection((x0, y0, x1, y1), float(item.score[0]), keypoints))
+        # an edge of the tile that lies inside the frame may cut a face
+        inner = np.array([tile.x0 > 0, tile.y0 > 0, tile.x1 < width, tile.y1 < height])
+        for box, points, score in weighted_nms(boxes, keypoints, scores, self.cfg.nms_iou):
+            frame_box = np.clip(box * tile.side + (tile.x0, tile.y0, tile.x0, tile.y0), 0.0, limits)
+            at_edge = np.array([box[0], box[1], 1.0 - box[2], 1.0 - box[3]]) < EDGE_FRACTION
+            detections.append(Detection(tuple(float(v) for v in frame_box), score,
+                                        (points * tile.side + (tile.x0, tile.y0)).astype(np.float32),
+                                        truncated=bool(np.any(at_edge & inner))))
         return detections
 
     def close(self) -> None:
-        self._detector.close()
+        self._models.clear()

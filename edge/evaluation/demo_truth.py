@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from edge.capture.demo import DemoScene
 from edge.config import Config
+from edge.detect.blazeface import SHORT_RANGE
 from edge.detect.detector import FaceDetector
+from edge.detect.schedule import DetectionSchedule
 from edge.detect.tiling import iou, merge_detections
 from edge.tracking.tracker import FaceTracker
 
@@ -22,9 +24,11 @@ def measure_demo(cfg: Config, scene: DemoScene, seconds: float | None = None) ->
     re_entries.
     """
     detector = FaceDetector(cfg.detection, cfg.privacy)
-    detector.tiles_for(scene.width, scene.height)
-    step = 1.0 / cfg.processing.fps
-    tracker = FaceTracker(cfg.tracking, cfg.processing.fps / detector.frames_per_cycle)
+    fps = cfg.processing.fps
+    schedule = DetectionSchedule(cfg.detection, fps, detector.discovery_plan(scene.width, scene.height),
+                                 SHORT_RANGE.input_size)
+    step = 1.0 / fps
+    tracker = FaceTracker(cfg.tracking, schedule.cadence.updates_per_second(fps))
     duration = min(seconds or scene.seconds, scene.seconds)
     visible = matched = false_positives = switches = re_entries = updates = 0
     head_down_visible = head_down_matched = 0
@@ -34,8 +38,8 @@ def measure_demo(cfg: Config, scene: DemoScene, seconds: float | None = None) ->
     t = 0.0
     while t < duration:
         image, truth = scene.render(t)
-        found, complete = detector.detect(image)
-        cycle.extend(found)
+        tiles, complete = schedule.next_frame(tracker.known_boxes(), scene.width, scene.height)
+        cycle.extend(detector.scan(image, tiles))
         if complete:
             detections = merge_detections(cycle, cfg.detection.nms_iou)
             cycle = []
@@ -81,24 +85,22 @@ def measure_demo(cfg: Config, scene: DemoScene, seconds: float | None = None) ->
     }
 
 
-def detection_counts(cfg: Config, source_cfg, tile_sizes: tuple[int, ...] = (0, 720, 480, 360)) -> dict:
-    """Faces found per processed frame of a source (no ground truth): whole frame vs tile sizes.
-
-    tile size 0 = the whole frame only (MediaPipe's default use).
-    """
+def detection_counts(cfg: Config, source_cfg, plans: tuple[tuple[int, ...], ...] = ((), (384,), (128, 384))) -> dict:
+    """Faces found per processed frame of a source (no ground truth) by one discovery sweep of
+    every frame, for several tile plans; () = the whole frame only (MediaPipe's default use)."""
     from edge.capture.capture import Capture
-    from edge.config import DetectionConfig, PrivacyConfig
+    from edge.config import PrivacyConfig
 
     frames = [frame.image for frame in Capture(source_cfg, cfg.processing.fps, realtime=False).frames()]
+    height, width = frames[0].shape[:2]
     results = {}
-    for size in tile_sizes:
-        detection = (cfg.detection.model_copy(update={"tile_size": 100_000}) if size == 0
-                     else cfg.detection.model_copy(update={"tile_size": size, "tiles_per_frame": 0}))
-        detector = FaceDetector(DetectionConfig(**detection.model_dump()), PrivacyConfig())
-        counts = [len(detector.detect(image)[0]) for image in frames]
-        key = "whole_frame" if size == 0 else f"tiles_{size}px_plus_whole"
-        results[key] = {"tiles": len(detector.tiles_for(frames[0].shape[1], frames[0].shape[0])),
+    for sides in plans:
+        detection = cfg.detection.model_copy(update={"tile_sizes": list(sides) or [100_000], "whole_frame_pass": True})
+        detector = FaceDetector(detection, PrivacyConfig())
+        counts = [len(detector.sweep(image)) for image in frames]
+        key = "whole_frame" if not sides else "tiles_" + "_".join(f"{side}px" for side in sides) + "_plus_whole"
+        results[key] = {"tiles": len(detector.discovery_plan(width, height)),
                         "faces_per_frame_mean": round(sum(counts) / len(counts), 2),
                         "faces_per_frame_min": min(counts), "faces_per_frame_max": max(counts)}
         detector.close()
-    return {"frames": len(frames), "frame_size": [frames[0].shape[1], frames[0].shape[0]], **results}
+    return {"frames": len(frames), "frame_size": [width, height], **results}

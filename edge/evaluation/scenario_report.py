@@ -54,7 +54,7 @@ ABLATIONS = (
     Ablation("no calibration (temperature 1)", {}, uncalibrated=True),
     Ablation("no alignment (eyes not levelled)", {"classifier": {"align": False}}),
     Ablation("no illumination normalisation", {"classifier": {"illumination": "none"}}),
-    Ablation("no tiling (whole frame only)", {"detection": {"tile_size": 100_000}}),
+    Ablation("discovery on the whole frame only (no tiles)", {"detection": {"tile_sizes": [100_000]}}),
 )
 SWEEP_ALPHAS = (0.03, 0.05, 0.1, 0.2, 0.3, 0.5)
 SWEEP_WINDOWS = (1.0, 2.0, 3.0, 5.0)

@@ -62,10 +62,29 @@ class FaceBank:
         return self.images[pool[key % len(pool)]]
 
 
+def _mediapipe():
+    """mediapipe imports TensorFlow opportunistically when it is installed (the [train] extra);
+    hide it for the duration of the import."""
+    import sys
+
+    if "tensorflow" in sys.modules:
+        import mediapipe
+        return mediapipe
+    sys.modules["tensorflow"] = None  # makes `import tensorflow` raise ImportError, which mediapipe handles
+    try:
+        import mediapipe
+        return mediapipe
+    finally:
+        del sys.modules["tensorflow"]
+
+
 def detectable_faces(images: np.ndarray, face_px: float = 64.0) -> np.ndarray:
-    """For each 48×48 face: does the product's detector find it as one front-row student, clean?"""
-    from edge.config import DetectionConfig, PrivacyConfig
-    from edge.detect.detector import FaceDetector
+    """For each 48×48 face: does a standard detector find it as one front-row student, clean?
+
+    The probe is MediaPipe's own full-range solution on the whole image, fixed on purpose: the
+    scenes must not change when the product's detector does, or evaluations of two detector
+    versions would be run on different classrooms.
+    """
     from edge.scenes.script import Camera, Episodes, Room
 
     probe = Scenario(name="probe", seed=0, seconds=1.0, students=1, mood={"neutral": 1.0},
@@ -73,11 +92,12 @@ def detectable_faces(images: np.ndarray, face_px: float = 64.0) -> np.ndarray:
                      camera=Camera(blur_sigma=0.0, noise_sigma=0.0, lighting_drift=0.0),
                      turned_away=Episodes(), occlusions=Episodes(), blips=Episodes())
     renderer = SceneRenderer(probe, FaceBank(images[:1], np.array([6])))
-    detector = FaceDetector(DetectionConfig(tile_size=100_000), PrivacyConfig())
+    detector = _mediapipe().solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
     found = np.zeros(len(images), bool)
     for index, face in enumerate(images):
         renderer.bank = FaceBank(face[None], np.array([6]))  # the probe student is scripted neutral
-        found[index] = bool(detector.detect(renderer.render(0).image)[0])
+        rgb = cv2.cvtColor(renderer.render(0).image, cv2.COLOR_BGR2RGB)
+        found[index] = bool(detector.process(rgb).detections)
     detector.close()
     return found
 

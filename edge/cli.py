@@ -269,6 +269,8 @@ def _bench_parser(sub) -> None:
     parser.add_argument("--source", default="demo:1280x720:18:30",
                         help="pipeline source (default: the demo classroom, 1280x720, 18 students, 30 s)")
     parser.add_argument("--max-frames", type=int, default=300, help="frames to process (default 300)")
+    parser.add_argument("--fps", type=float, help="process this many frames per second of source time, as the "
+                                                  "appliance does (default: every frame of the source)")
     parser.add_argument("--updates-per-second", type=float,
                         help="override detection.updates_per_second (how often each known face is re-detected)")
     parser.add_argument("--detections", action="store_true",
@@ -307,7 +309,7 @@ def _cmd_bench(args) -> int:
 
         print(json.dumps(measure_demo(cfg, parse_demo(args.source)), indent=2))
         return 0
-    print(json.dumps(bench_pipeline(cfg, args.max_frames), indent=2))
+    print(json.dumps(bench_pipeline(cfg, args.max_frames, args.fps), indent=2))
     return 0
 
 

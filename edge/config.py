@@ -51,7 +51,10 @@ class DetectionConfig(_Section):
     updates_per_second: float = Field(4.0, gt=0, le=30, description=(
         "each known face is re-detected (and, when readable, classified) this often, from a tile "
         "around it at its own scale; also the tracker's update rate"))
-    sweep_seconds: float = Field(3.0, gt=0, description=(
+    redetect_every: int = Field(2, ge=1, le=8, description=(
+        "a confirmed face is looked for by the detector every N updates; in between, its last "
+        "detection is carried forward (seated students move little) and the face is still read"))
+    sweep_seconds: float = Field(5.0, gt=0, description=(
         "a discovery sweep over every tile, for faces not tracked yet, is spread over this much "
         "source time (after start and after a scene cut: one whole sweep at once)"))
     nms_iou: float = Field(0.3, gt=0, lt=1, description="overlap above which two detections are one face")

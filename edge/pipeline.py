@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import cv2
@@ -20,7 +20,7 @@ from edge.datasets import FER2013_LABELS
 from edge.detect.blazeface import SHORT_RANGE
 from edge.detect.detector import FaceDetector
 from edge.detect.schedule import DetectionSchedule
-from edge.detect.tiling import merge_detections
+from edge.detect.tiling import iou, merge_detections
 from edge.inference.align import aligned_crop
 from edge.inference.classifier import ExpressionClassifier
 from edge.lsi.quantify import ConfusionModel
@@ -35,7 +35,7 @@ from edge.survey import ROLLING_SECONDS as PLACEMENT_SECONDS
 from edge.survey import PlacementAccumulator
 from edge.tracking.scene import frame_signature, signature_distance
 from edge.tracking.tracker import FaceTracker
-from edge.types import Detection, FaceReading, Frame, TrackUpdate
+from edge.types import Detection, FaceReading, Frame, KnownFace, TrackUpdate
 
 log = logging.getLogger("lsi_edge.pipeline")
 STAGES = ("capture", "detect", "track", "preprocess", "classify", "smooth_index")
@@ -82,6 +82,7 @@ class Pipeline:
         self.stats = RunStats()
         self.tracker: FaceTracker | None = None
         self.schedule: DetectionSchedule | None = None
+        self._carried: list[KnownFace] = []  # known faces the current cycle does not look for
         # the current detection cycle's faces: detection, readability, aligned crop (readable faces only)
         self._cycle: list[tuple[Detection, Readability, np.ndarray | None]] = []
         self._signature: np.ndarray | None = None
@@ -169,8 +170,7 @@ class Pipeline:
             self._cycle.clear()
             self.schedule.restart()
             self.placement.reset()
-        height, width = frame.image.shape[:2]
-        tiles, cycle_complete = self.schedule.next_frame(self.tracker.known_boxes(), width, height)
+        tiles, cycle_complete = self.schedule.next_frame(frame.image, self._faces_to_detect)
         detections = self.detector.scan(frame.image, tiles)
         t1 = time.perf_counter()
         times["detect"] += t1 - t0
@@ -191,6 +191,7 @@ class Pipeline:
 
         # One tracker update per cycle; each face seen in it is classified once, all in one batch.
         t4 = time.perf_counter()
+        self._carry_known_faces(frame.image)
         by_detection = {id(d): (a, c) for d, a, c in self._cycle}
         merged = merge_detections([d for d, _, _ in self._cycle], self.cfg.detection.nms_iou)
         self._cycle = []
@@ -222,6 +223,34 @@ class Pipeline:
         self._emit_windows(closed)
         times["smooth_index"] += time.perf_counter() - t7
         return closed
+
+    def _faces_to_detect(self) -> list[tuple[float, float, float, float]]:
+        """At the start of a cycle: which known faces get a tile of their own. A confirmed face the
+        detector found last time is looked for every detection.redetect_every cycles (its turn set
+        by its key, so the work is spread evenly); the others are carried at the cycle's end."""
+        every = self.cfg.detection.redetect_every
+        cycle = self.stats.tracker_updates
+        known = self.tracker.known()
+        self._carried = [face for face in known if face.confirmed and face.fresh and (face.key + cycle) % every]
+        carried = {face.key for face in self._carried}
+        return [face.box for face in known if face.key not in carried]
+
+    def _carry_known_faces(self, image: np.ndarray) -> None:
+        """At the end of a cycle: the faces not looked for in it keep their last detection (unless a
+        discovery tile found them anyway), read from this frame."""
+        found = [d.box for d, _, _ in self._cycle]
+        carried = [replace(face.last, carried=True) for face in self._carried
+                   if not any(iou(face.last.box, box) > self.cfg.detection.nms_iou for box in found)]
+        self._carried = []
+        if not carried:
+            return
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if self.classifier is not None else None
+        for detection in carried:
+            assessment = self.gate.assess(detection)
+            crop = (aligned_crop(grey, detection, self.classifier.input_size, self.cfg.classifier.crop_margin,
+                                 self.cfg.classifier.illumination, self.cfg.classifier.align)
+                    if grey is not None and assessment.readable else None)
+            self._cycle.append((detection, assessment, crop))
 
     def _start_tracking(self, frame: Frame) -> None:
         """On the first frame: the discovery plan for its size, the detection cadence for the

@@ -20,6 +20,7 @@ class Detection:
     score: float
     keypoints: np.ndarray  # (6, 2) pixels: right eye, left eye, nose tip, mouth, right ear, left ear
     truncated: bool = False  # touches an edge of its tile inside the frame: maybe part of a face
+    carried: bool = False  # not detected now: a known face's last detection, carried between two fresh ones
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -28,6 +29,17 @@ class Detection:
     @property
     def size(self) -> float:
         return max(self.box[2] - self.box[0], self.box[3] - self.box[1])
+
+
+@dataclass(frozen=True)
+class KnownFace:
+    """A live track as the detection schedule sees it."""
+
+    key: int  # the tracker's internal number, never published
+    box: tuple[float, float, float, float]  # where it is expected now
+    last: Detection  # its last detection
+    confirmed: bool
+    fresh: bool  # found by the detector (not carried) in the last update
 
 
 @dataclass(frozen=True)

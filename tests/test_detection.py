@@ -89,24 +89,53 @@ def test_cadence_is_set_in_source_time():
         assert cadence.discovery_per_cycle * cycles_per_sweep == pytest.approx(120, rel=0.1)
 
 
+def _noise(seed: int) -> np.ndarray:
+    """A frame unlike any other of a test: random 16 px blocks, so every tile's thumbnail changes."""
+    blocks = np.random.default_rng(seed).integers(0, 256, (45, 80, 3), dtype=np.uint8)
+    return blocks.repeat(16, axis=0).repeat(16, axis=1)
+
+
 def test_schedule_sweeps_everything_first_then_follows_the_faces():
-    cfg = DetectionConfig()
+    cfg = DetectionConfig(sweep_seconds=3.0)
     plan = plan_tiles(1280, 720, cfg.tile_sizes, cfg.tile_overlap, True)
     schedule = DetectionSchedule(cfg, 8.0, plan, 128)
-    first = [schedule.next_frame([], 1280, 720) for _ in range(2)]
+    first = [schedule.next_frame(_noise(i), lambda: []) for i in range(2)]
     assert [done for _, done in first] == [False, True]
     assert sorted(first[0][0] + first[1][0], key=str) == sorted(plan, key=str)
     faces = [(200.0, 200.0, 230.0, 230.0), (900.0, 500.0, 960.0, 560.0)]
     seen_discovery = set()
-    for _ in range(12):  # 3 s at 4 cycles a second
-        cycle = schedule.next_frame(faces, 1280, 720)[0] + schedule.next_frame(faces, 1280, 720)[0]
+    for i in range(12):  # 3 s at 4 cycles a second, every frame different
+        cycle = (schedule.next_frame(_noise(10 + 2 * i), lambda: faces)[0]
+                 + schedule.next_frame(_noise(11 + 2 * i), lambda: faces)[0])
         for box in faces:  # every known face is looked at in every cycle
             assert any(t.contains(box) and t.side < 384 for t in cycle)
         seen_discovery.update(t for t in cycle if t in plan)
     assert seen_discovery == set(plan)
     schedule.restart()
-    again = schedule.next_frame(faces, 1280, 720)[0] + schedule.next_frame(faces, 1280, 720)[0]
+    again = schedule.next_frame(_noise(99), lambda: faces)[0] + schedule.next_frame(_noise(98), lambda: faces)[0]
     assert set(plan) <= set(again)
+
+
+def test_unchanged_tiles_are_skipped_until_something_moves():
+    cfg = DetectionConfig(sweep_seconds=3.0)
+    plan = plan_tiles(1280, 720, cfg.tile_sizes, cfg.tile_overlap, True)
+    schedule = DetectionSchedule(cfg, 8.0, plan, 128)
+    still = _noise(1)
+    for _ in range(2):
+        schedule.next_frame(still, lambda: [])  # the first, whole sweep
+    scanned = []
+    for _ in range(48):  # two sweeps (3 s each at 8 fps) of an unchanged room: nothing to look at
+        scanned += schedule.next_frame(still, lambda: [])[0]
+    assert scanned == [] and schedule.discovery_skipped == 2 * len(plan)
+    moved = still.copy()
+    moved[0:128, 0:128] = 255  # something bright appears in the top-left corner
+    for _ in range(24):  # one sweep
+        scanned += schedule.next_frame(moved, lambda: [])[0]
+    changed = {t for t in plan if t.x0 < 128 and t.y0 < 128}
+    assert changed <= set(scanned) and len(scanned) < len(plan) / 4
+    for _ in range(48):  # an unchanged tile is still looked at every STATIC_SKIPS + 1 sweeps
+        scanned += schedule.next_frame(moved, lambda: [])[0]
+    assert set(scanned) == set(plan)
 
 
 def test_tiles_past_the_frame_edge_are_padded_not_stretched():
@@ -129,3 +158,24 @@ def test_detector_finds_the_demo_room_and_marks_cut_faces():
     cut_tile = Tile(x0 - 128 + (x1 - x0) // 2, y0 - 20, 128, "short-range")
     cut = detector.scan(image, [cut_tile])
     assert all(d.truncated for d in cut if d.box[2] >= cut_tile.x1 - 3)
+
+
+def _run_demo(redetect_every: int):
+    from edge.capture.capture import Capture
+    from edge.inference import ExpressionClassifier
+    from edge.pipeline import Pipeline
+    from edge.sinks import CollectingSink
+
+    cfg = Config.model_validate({"source": {"uri": "demo:1280x720:12:8"},
+                                 "detection": {"redetect_every": redetect_every}})
+    classifier = ExpressionClassifier.load(cfg.classifier.model_path)
+    pipeline = Pipeline(cfg, classifier, [CollectingSink()])
+    return pipeline.run(Capture(cfg.source, cfg.processing.fps, realtime=False))
+
+
+def test_known_faces_are_carried_between_detections_and_still_read():
+    every_cycle, every_other = _run_demo(1), _run_demo(2)
+    assert every_cycle.tracker_updates == every_other.tracker_updates
+    # half the tiles around known faces, the same faces read at every update
+    assert every_other.tiles_scanned < 0.85 * every_cycle.tiles_scanned
+    assert every_other.faces_classified >= 0.95 * every_cycle.faces_classified

@@ -194,6 +194,18 @@ def _gap_paragraph(accuracy: float) -> list[str]:
             ""]
 
 
+# The face detector is not ours: which models, from where, under which licence.
+DETECTOR_SECTION = [
+    "## The face detector (not ours)", "",
+    "Faces are found by Google's BlazeFace models as shipped inside the `mediapipe` wheel (PyPI, x86-64 and "
+    "aarch64; Apache License 2.0; model card: *MediaPipe BlazeFace*, Google): "
+    "`face_detection_short_range.tflite` (128 × 128 input; tiles around known faces and the 128/384 px "
+    "discovery tiles) and `face_detection_full_range_sparse.tflite` (192 × 192; the whole frame). The appliance "
+    "runs them directly on LiteRT with its own anchor decoding (`edge/detect/blazeface.py`); nothing is "
+    "downloaded at run time. Detection figures on the scripted classrooms: docs/evaluation.md; speed: "
+    "docs/performance.md.", ""]
+
+
 def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, training_log: Path | None,
                compared: tuple[dict, Path | None] | None = None) -> None:
     """compared: the --compare model's metadata and training log (its recipe and curve get a section)."""
@@ -300,6 +312,7 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
     lines += ["## Full evaluation", "", markdown(result).replace("## Evaluation", "### Evaluation"), "",
               "![confusion matrix](model-card/confusion.png)", "",
               "![reliability diagram](model-card/reliability.png)", "",
+              *DETECTOR_SECTION,
               "## Reproduce", "",
               "`lsi-edge train` trains the recipe in `edge/training/recipe.py` (resumable; `--time-budget-minutes` "
               "fixes the fine-tuning epochs after the warm-up to fit a wall-clock budget and records them). "

@@ -38,7 +38,7 @@ def measure_demo(cfg: Config, scene: DemoScene, seconds: float | None = None) ->
     t = 0.0
     while t < duration:
         image, truth = scene.render(t)
-        tiles, complete = schedule.next_frame(tracker.known_boxes(), scene.width, scene.height)
+        tiles, complete = schedule.next_frame(image, lambda: [face.box for face in tracker.known()])
         cycle.extend(detector.scan(image, tiles))
         if complete:
             detections = merge_detections(cycle, cfg.detection.nms_iou)

@@ -130,6 +130,8 @@ def detection_metrics(recordings: list[SceneRecording]) -> dict:
                 band[1] += 1
                 band[0] += index in pairs
     recall = {name: _ratio(*values) for name, values in found.items()}
+    at_least_30 = np.sum([values for (low, _, _), values in zip(SIZE_BANDS, found.values()) if low >= 30.0], axis=0)
+    recall["≥30"] = _ratio(*at_least_30)  # the gate: faces of 30 px and more
     precision = {name: _ratio(*values) for name, values in kept.items()}
     all_found = np.sum(list(found.values()), axis=0)
     all_kept = np.sum(list(kept.values()), axis=0)

@@ -12,7 +12,7 @@ from norfair import Tracker
 from norfair.filter import OptimizedKalmanFilterFactory
 
 from edge.config import TrackingConfig
-from edge.types import Detection, TrackedFace
+from edge.types import Detection, KnownFace, TrackedFace
 
 # Kalman process noise (pixels², norfair's units): high enough that the filter picks up a walking
 # person's speed within a few updates. The demo's walker at 4 updates/s: 2 id switches at
@@ -36,6 +36,7 @@ class FaceTracker:
         self._tracker = self._new_tracker()
         self.ended: list[str] = []  # ids ended by the last update or reset
         self.present = 0  # confirmed tracks alive after the last update, seen in it or not
+        self._fresh: set[int] = set()  # tracks the detector itself found in the last update
 
     def _new_tracker(self) -> Tracker:
         # norfair logs a root-logger hint about vectorised distances for every custom function;
@@ -62,20 +63,23 @@ class FaceTracker:
         """Scene cut: every track ends; new faces get new ids."""
         self.ended = list(self._ids.values())
         self._ids.clear()
+        self._fresh.clear()
         self.present = 0
         self._tracker = self._new_tracker()
 
-    def known_boxes(self) -> list[tuple[float, float, float, float]]:
-        """Where every live track (confirmed or not yet) is expected now: its last box, moved to the
-        filter's estimate of its centre. The detection schedule scans around these."""
-        boxes = []
+    def known(self) -> list[KnownFace]:
+        """Every live track, confirmed or not yet: its last box moved to the filter's estimate of its
+        centre, and whether the detector itself found it in the last update."""
+        faces = []
         for obj in self._tracker.tracked_objects:
             if obj.last_detection is None:
                 continue
-            (cx, cy), box = obj.estimate[0], obj.last_detection.data.box
-            half_w, half_h = (box[2] - box[0]) / 2.0, (box[3] - box[1]) / 2.0
-            boxes.append((cx - half_w, cy - half_h, cx + half_w, cy + half_h))
-        return boxes
+            (cx, cy), detection = obj.estimate[0], obj.last_detection.data
+            half_w, half_h = (detection.box[2] - detection.box[0]) / 2.0, (detection.box[3] - detection.box[1]) / 2.0
+            key = obj.id if obj.id is not None else -obj.initializing_id
+            faces.append(KnownFace(key, (cx - half_w, cy - half_h, cx + half_w, cy + half_h), detection,
+                                   obj.id is not None, key in self._fresh))
+        return faces
 
     def update(self, detections: list[Detection]) -> list[TrackedFace]:
         """Confirmed tracks matched to a detection in this update (with that detection)."""
@@ -85,6 +89,9 @@ class FaceTracker:
         alive = {obj.id for obj in self._tracker.tracked_objects if obj.id is not None}
         self.ended = [self._ids.pop(key) for key in list(self._ids) if key not in alive]
         self.present = len(alive)
+        self._fresh = {obj.id if obj.id is not None else -obj.initializing_id for obj in self._tracker.tracked_objects
+                       if obj.last_detection is not None and id(obj.last_detection) in fresh
+                       and not obj.last_detection.data.carried}
         faces = []
         for obj in active:
             if obj.id not in self._ids:

@@ -147,7 +147,7 @@ class SmoothingConfig(_Section):
                                                                   "or none (frame-wise, for comparison)")
     time_aware: bool = Field(True, description="ema: scale the weight of each update to the time since the "
                                                "previous one (false: the same alpha per update)")
-    switch_margin: float = Field(0.3, ge=0, lt=1, description="a face's dominant class changes only when another "
+    switch_margin: float = Field(0.5, ge=0, lt=1, description="a face's dominant class changes only when another "
                                                               "class's smoothed probability exceeds it by this much")
     alpha: float = Field(0.3, gt=0, le=1, description="EMA weight of a new observation at reference_fps "
                                                       "(smaller: steadier but slower; see docs/evaluation.md)")

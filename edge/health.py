@@ -199,6 +199,8 @@ class _Figures(Collector):
         yield GaugeMetricFamily("lsi_edge_faces_present", "Mean tracked faces in the latest window",
                                 value=0.0 if window is None else window.faces)
         yield CounterMetricFamily("lsi_edge_faces_detected", "Face detections", value=stats.faces_detected)
+        yield CounterMetricFamily("lsi_edge_detection_tiles", "Tiles read by the face detector (discovery sweeps "
+                                  "and tiles around known faces)", value=stats.tiles_scanned)
         yield CounterMetricFamily("lsi_edge_faces_classified", "Faces read by the expression model",
                                   value=stats.faces_classified)
         yield CounterMetricFamily("lsi_edge_windows", "Windows closed and stored", value=health.feed.windows)

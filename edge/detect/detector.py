@@ -55,7 +55,6 @@ class FaceDetector:
         self._models: dict[str, BlazeFace] = {}
         self._plan: list[Tile] = []
         self._plan_shape: tuple[int, int] | None = None
-        self.tiles_scanned = 0
 
     def model(self, name: str) -> BlazeFace:
         if name not in self._models:
@@ -83,7 +82,6 @@ class FaceDetector:
         found: list[Detection] = []
         for tile in tiles:
             found.extend(self._detect_tile(image, tile))
-        self.tiles_scanned += len(tiles)
         return [d for d in merge_detections(found, self.cfg.nms_iou)
                 if d.size >= self.cfg.min_face_px and self.mask.allows(d, width, height)]
 

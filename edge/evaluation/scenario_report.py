@@ -58,7 +58,7 @@ ABLATIONS = (
 )
 SWEEP_ALPHAS = (0.03, 0.05, 0.1, 0.2, 0.3, 0.5)
 SWEEP_WINDOWS = (1.0, 2.0, 3.0, 5.0)
-SWEEP_MARGINS = (0.0, 0.1, 0.2, 0.3)
+SWEEP_MARGINS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 def with_overrides(cfg: Config, overrides: dict) -> Config:

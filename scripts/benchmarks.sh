@@ -51,11 +51,15 @@ for run in $(seq 1 "$repeats"); do
     done
 done
 
-step "Pi budget: the lecture clip looped, processed at 8 fps"
+step "Pi budget: the lecture clip looped, at the default 8 fps and with config/raspberry-pi.yaml"
 loop_cfg="$work/loop.yaml"
 printf 'source:\n  loop: true\n' > "$loop_cfg"
 edge current bench --config "$loop_cfg" --source "$lecture" --fps 8 --max-frames 240 2>/dev/null \
-    > "$out/pi-budget-lecture-8fps.json"
+    > "$out/pi-budget-lecture-defaults.json"
+pi_cfg="$work/pi.yaml"
+{ cat config/raspberry-pi.yaml; printf 'source:\n  loop: true\n'; } > "$pi_cfg"
+edge current bench --config "$pi_cfg" --source "$lecture" --fps 5 --max-frames 150 2>/dev/null \
+    > "$out/pi-budget-lecture-raspberry-pi.json"
 step "classifier latency, detections on the lecture clip, demo truth, illumination"
 edge current bench --classifier --seconds 3 2>/dev/null > "$out/classifier.json"
 edge current bench --detections --source "$lecture" 2>/dev/null > "$out/detections-lecture.json"
@@ -68,7 +72,8 @@ if [ "${LSI_EDGE_BENCH_SCENES:-1}" != 0 ] && [ -f "$shared/data/fer2013.npz" ]; 
     git worktree add --detach "$work/scenes-baseline" "$scenes_baseline" >/dev/null 2>&1
     for version in scenes-baseline current; do
         step "scripted classrooms: $version (the first run renders the scenes into the cache)"
-        edge $version eval --scenario all --no-ablations --no-sweep --page "$work/$version-evaluation.md" \
+        edge $version eval --scenario all --no-ablations --no-sweep --data-dir "$shared" \
+            --page "$work/$version-evaluation.md" \
             >/dev/null 2>"$work/$version-eval.log" || { tail -20 "$work/$version-eval.log" >&2; exit 1; }
         cp "$work/$version-evaluation/results.json" "$out/scenes-${version#scenes-}.json"
     done

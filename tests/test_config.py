@@ -52,3 +52,8 @@ def test_every_key_is_documented_and_the_reference_is_current():
         for key in keys:
             name = f"{section}.{key}" if hasattr(annotation, "model_fields") else section
             assert f"`{name}`" in documented, f"{name} is not documented"
+
+
+def test_the_raspberry_pi_settings_are_valid():
+    cfg = load_config(REPO_ROOT / "config" / "raspberry-pi.yaml")
+    assert cfg.processing.fps == 5 and cfg.detection.updates_per_second == 2.5

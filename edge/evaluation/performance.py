@@ -10,11 +10,12 @@ import statistics
 import sys
 from pathlib import Path
 
+from edge.config import DetectionConfig
+
 # Single-core slowdown of a Raspberry Pi 5 (Cortex-A76, 2.4 GHz) against the development machine
 # for XNNPACK inference and OpenCV, assumed (no Pi here): published int8/fp32 TFLite benchmarks put
 # a Pi 5 core at roughly a third of a recent x86 core.
 PI5_CPU_FACTOR = 3.0
-PI5_FRAME_BUDGET_MS = 125.0  # processing.fps 8
 STAGES = ("capture", "detect", "track", "preprocess", "classify", "smooth_index")
 
 
@@ -49,7 +50,7 @@ def _pipeline_section(folder: Path, meta: dict) -> list[str]:
             runs = _runs(folder, f"pipeline-{source}-{version}")
             if not runs:
                 continue
-            name = meta[version]["label"]
+            name = meta[version]["label"].split(" ")[0]
             rows.append([label, name, f"{_median(runs, 'end_to_end_fps'):.1f}",
                          f"{_median(runs, 'confirmed_faces_mean'):.1f}", f"{_median(runs, 'classify_ms_per_face'):.2f}",
                          f"{_median(runs, 'cpu_percent'):.0f}", f"{max(r['peak_rss_mb'] for r in runs):.0f} MB"])
@@ -75,8 +76,9 @@ def _scenes_section(folder: Path, meta: dict) -> list[str]:
         return []
     lines = ["## The index on the scripted classrooms, before and after", "",
              "`lsi-edge eval --scenario all --no-ablations --no-sweep` (docs/evaluation.md) for both versions "
-             f"in this run; the baseline here is {meta['scenes_baseline']['label']}, the last commit before the "
-             "detection schedule, so that only the detection changes are compared.", ""]
+             f"in this run; the baseline here is {meta['scenes_baseline']['label'].split(' ')[0]}, the last commit "
+             "before the detection schedule (the commits between the version above and it changed the index, "
+             "not detection), so that only the detection changes are compared.", ""]
     rows = []
     for label, getter, digits in (
             ("recall ≤ 20 px", lambda o: o["detection"]["recall"]["≤20"], 3),
@@ -100,30 +102,43 @@ def _scenes_section(folder: Path, meta: dict) -> list[str]:
                 values.append(None)
         change = (f"{values[1] - values[0]:+.{digits}f}" if None not in values else "–")
         rows.append([label, values[0], values[1], change])
-    lines += _table(["figure", meta["scenes_baseline"]["label"], meta["current"]["label"], "change"], rows)
+    lines += _table(["figure", meta["scenes_baseline"]["label"].split(" ")[0], meta["current"]["label"].split(" ")[0],
+                     "change"], rows)
     return lines
 
 
 def _pi_section(folder: Path) -> list[str]:
-    run = _load(folder, "pi-budget-lecture-8fps")
-    if not run:
+    runs = [(label, _load(folder, f"pi-budget-lecture-{name}")) for name, label in
+            (("defaults", "defaults (config/default.yaml)"), ("raspberry-pi", "config/raspberry-pi.yaml"))]
+    runs = [(label, run) for label, run in runs if run]
+    if not runs:
         return []
-    ms = run["ms_per_frame"]
-    total = sum(ms.values())
     lines = ["## Raspberry Pi 5: per-stage budget (on paper)", "",
-             "No Pi is available here. Measured: `lsi-edge bench` on `lecture_hall_front.mp4` looped, processed "
-             f"at the appliance's {run['processing_fps']:g} frames per second of video ({PI5_FRAME_BUDGET_MS:.0f} ms "
-             f"per frame), {run['frames']} frames, {run['confirmed_faces_mean']:.1f} confirmed faces. Estimated "
-             f"for a Pi 5 with a stated single-core factor of {PI5_CPU_FACTOR:g}× (an assumption, not a "
-             "measurement: rerun this script on the device).", ""]
-    rows = [[stage, f"{ms[stage]:.2f}", f"{ms[stage] * PI5_CPU_FACTOR:.1f}"] for stage in STAGES]
-    rows.append(["**all stages**", f"**{total:.2f}**", f"**{total * PI5_CPU_FACTOR:.1f}** of {PI5_FRAME_BUDGET_MS:.0f}"])
-    lines += _table(["stage", "ms per processed frame here", f"Pi 5 estimate (× {PI5_CPU_FACTOR:g})"], rows)
-    share = 100.0 * total * PI5_CPU_FACTOR / PI5_FRAME_BUDGET_MS
-    lines += [f"On those assumptions the pipeline takes about {share:.0f} % of one Pi 5 core at "
-              f"{run['processing_fps']:g} fps; each known face is re-detected and read "
-              f"{run['updates_per_face_per_second_of_source']:g} times a second.", ""]
-    return lines
+             "No Pi is available here. Measured: `lsi-edge bench --fps N` on `lecture_hall_front.mp4` looped, "
+             "processed at the appliance's rate in video time, with the default settings and with "
+             "`config/raspberry-pi.yaml`. Estimated for a Pi 5 with a stated single-core factor of "
+             f"{PI5_CPU_FACTOR:g}× (an assumption, not a measurement: rerun this script on the device). "
+             "Capture here is software H.264 decoding of every frame of a 30 fps file, grabbed frames "
+             "included; a camera delivering frames at the processing rate costs less.", ""]
+    header = ["stage"]
+    for label, run in runs:
+        header += [f"{label}: ms per frame here ({run['processing_fps']:g} fps)", f"Pi 5 estimate (× {PI5_CPU_FACTOR:g})"]
+    rows = []
+    for stage in STAGES + ("all stages",):
+        row = [f"**{stage}**" if stage == "all stages" else stage]
+        for _, run in runs:
+            ms = sum(run["ms_per_frame"].values()) if stage == "all stages" else run["ms_per_frame"][stage]
+            row += [f"{ms:.2f}", f"{ms * PI5_CPU_FACTOR:.1f} of {1000.0 / run['processing_fps']:.0f}"
+                    if stage == "all stages" else f"{ms * PI5_CPU_FACTOR:.1f}"]
+        rows.append(row)
+    lines += _table(header, rows)
+    for label, run in runs:
+        share = 100.0 * sum(run["ms_per_frame"].values()) * PI5_CPU_FACTOR * run["processing_fps"] / 1000.0
+        lines.append(f"- {label}: about **{share:.0f} %** of one Pi 5 core at {run['processing_fps']:g} fps "
+                     f"({run['confirmed_faces_mean']:.1f} faces present, each read "
+                     f"{run['updates_per_face_per_second_of_source']:g} times a second). The pipeline is one "
+                     "thread (the classifier may use a second); a Pi 5 has four cores.")
+    return lines + [""]
 
 
 def _detection_section(folder: Path) -> list[str]:
@@ -177,17 +192,23 @@ def write_page(folder: Path, page: Path) -> None:
              f"- measured {meta['date']} on {meta['machine']}",
              f"- this version: {meta['current']['label']}",
              f"- before: {meta['baseline']['label']} — the last commit before work on camera coverage and "
-             "speed (issue 13) began, run from a git worktree with the same virtual environment", ""]
+             "speed (issue 13) began, run from a git worktree with the same virtual environment",
+             f"- scripted classrooms compared with {meta['scenes_baseline']['label']}", ""]
     lines += _pipeline_section(folder, meta)
+    detection = DetectionConfig()
     lines += ["### How the detection cost follows the faces", "",
-              "Detection runs in cycles of source time (`detection.updates_per_second`, default 4). In each cycle "
-              "every known face is re-detected from a tile around it at its own scale (BlazeFace short-range at "
-              "128 px, the face near 32 px of it; neighbours share a tile), and a slice of the discovery sweep "
-              "looks for new faces: 128 px tiles for faces of 20–60 px, 384 px tiles for 65–200 px and the "
-              "whole frame (full-range model), every tile once per `detection.sweep_seconds` (3 s), all of it "
-              "at once after start and after a scene cut. The tracker is updated once per cycle and each face "
-              "seen in it is classified once, in one batch. Work per second of video is therefore set by the "
-              "number of faces and the update rate, not by the camera's frame rate.", ""]
+              f"Detection runs in cycles of source time (`detection.updates_per_second`, default "
+              f"{detection.updates_per_second:g}): in each cycle every known face is read by the expression model. "
+              f"Every `detection.redetect_every` ({detection.redetect_every}) cycles the detector looks for each "
+              "known face again in a tile around it at its own scale (BlazeFace short-range at 128 px, the face "
+              "near 32 px of it; neighbours share a tile); in between its last position is carried. A slice of "
+              "the discovery sweep looks for new faces: tiles of "
+              f"{' and '.join(f'{side} px' for side in detection.tile_sizes)} and the whole frame (full-range "
+              f"model), every tile once per `detection.sweep_seconds` ({detection.sweep_seconds:g} s), all at "
+              "once after start and after a scene cut, and tiles whose pixels have not changed since their last "
+              "reading skipped. The tracker is updated once per cycle and the faces of a cycle are classified in "
+              "one batch. Work per second of video is therefore set by the number of faces and the update rate, "
+              "not by the camera's frame rate.", ""]
     lines += _scenes_section(folder, meta)
     lines += _detection_section(folder)
     lines += _classifier_section(folder)

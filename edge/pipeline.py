@@ -214,14 +214,14 @@ class Pipeline:
             readings.append(FaceReading(face.track_id, face.detection.box, probabilities.get(id(face.detection)),
                                         assessment.heads_up, face.detection.size * crop_scale))
         update = TrackUpdate(frame.timestamp, tuple(readings), tuple(self.tracker.ended), self.tracker.present)
-        t7 = time.perf_counter()
+        t6 = time.perf_counter()
 
         closed, states = self.index.update(update)
         if self.observer is not None:
             self.observer(merged, update, states)
         self._last_timestamp = frame.timestamp
         self._emit_windows(closed)
-        times["smooth_index"] += time.perf_counter() - t7
+        times["smooth_index"] += time.perf_counter() - t6
         return closed
 
     def _faces_to_detect(self) -> list[tuple[float, float, float, float]]:

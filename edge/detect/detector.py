@@ -65,8 +65,10 @@ class FaceDetector:
         if self._plan_shape != (width, height):
             self._plan = plan_tiles(width, height, self.cfg.tile_sizes, self.cfg.tile_overlap, self.cfg.whole_frame_pass)
             self._plan_shape = (width, height)
+            sides = sorted({tile.side for tile in self._plan if tile.model == "short-range"})
             log.info("discovery sweep for %dx%d: %d tiles (sides %s px%s)", width, height, len(self._plan),
-                     ", ".join(map(str, self.cfg.tile_sizes)), " and the whole frame" if self.cfg.whole_frame_pass else "")
+                     ", ".join(map(str, sides)) or "none", ", and the whole frame"
+                     if any(tile.model == "full-range" for tile in self._plan) else "")
         return self._plan
 
     def sweep(self, image: np.ndarray) -> list[Detection]:

@@ -177,21 +177,22 @@ class Pipeline:
         self.stats.tiles_scanned += len(tiles)
         self.stats.faces_detected += len(detections)
 
-        if detections:
-            assessed = [self.gate.assess(d) for d in detections]
+        # the cycle's last frame also reads the known faces it did not look for
+        faces = detections + self._carried_detections(detections) if cycle_complete else detections
+        if faces:
             grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY) if self.classifier is not None else None
-            for detection, assessment in zip(detections, assessed):
-                crop = (aligned_crop(grey, detection, self.classifier.input_size, self.cfg.classifier.crop_margin,
+            for face in faces:
+                assessment = self.gate.assess(face)
+                crop = (aligned_crop(grey, face, self.classifier.input_size, self.cfg.classifier.crop_margin,
                                      self.cfg.classifier.illumination, self.cfg.classifier.align)
                         if grey is not None and assessment.readable else None)
-                self._cycle.append((detection, assessment, crop))
+                self._cycle.append((face, assessment, crop))
             times["preprocess"] += time.perf_counter() - t1
         if not cycle_complete:
             return []
 
         # One tracker update per cycle; each face seen in it is classified once, all in one batch.
         t4 = time.perf_counter()
-        self._carry_known_faces(frame.image)
         by_detection = {id(d): (a, c) for d, a, c in self._cycle}
         merged = merge_detections([d for d, _, _ in self._cycle], self.cfg.detection.nms_iou)
         self._cycle = []
@@ -235,22 +236,14 @@ class Pipeline:
         carried = {face.key for face in self._carried}
         return [face.box for face in known if face.key not in carried]
 
-    def _carry_known_faces(self, image: np.ndarray) -> None:
-        """At the end of a cycle: the faces not looked for in it keep their last detection (unless a
-        discovery tile found them anyway), read from this frame."""
-        found = [d.box for d, _, _ in self._cycle]
+    def _carried_detections(self, detections: list[Detection]) -> list[Detection]:
+        """At the end of a cycle: the faces not looked for in it keep their last detection, unless
+        a discovery tile found them anyway."""
+        found = [d.box for d, _, _ in self._cycle] + [d.box for d in detections]
         carried = [replace(face.last, carried=True) for face in self._carried
                    if not any(iou(face.last.box, box) > self.cfg.detection.nms_iou for box in found)]
         self._carried = []
-        if not carried:
-            return
-        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if self.classifier is not None else None
-        for detection in carried:
-            assessment = self.gate.assess(detection)
-            crop = (aligned_crop(grey, detection, self.classifier.input_size, self.cfg.classifier.crop_margin,
-                                 self.cfg.classifier.illumination, self.cfg.classifier.align)
-                    if grey is not None and assessment.readable else None)
-            self._cycle.append((detection, assessment, crop))
+        return carried
 
     def _start_tracking(self, frame: Frame) -> None:
         """On the first frame: the discovery plan for its size, the detection cadence for the

@@ -26,6 +26,11 @@ def _face_distance(detection: NorfairDetection, tracked) -> float:
     return math.hypot(dx - tx, dy - ty) / max(detection.data.size, 1.0)
 
 
+def _key(obj) -> int:
+    """A norfair object's number, confirmed or not yet (internal, never published)."""
+    return obj.id if obj.id is not None else -obj.initializing_id
+
+
 class FaceTracker:
     """update() once per detection cycle; rate is the number of updates per second of source time."""
 
@@ -76,7 +81,7 @@ class FaceTracker:
                 continue
             (cx, cy), detection = obj.estimate[0], obj.last_detection.data
             half_w, half_h = (detection.box[2] - detection.box[0]) / 2.0, (detection.box[3] - detection.box[1]) / 2.0
-            key = obj.id if obj.id is not None else -obj.initializing_id
+            key = _key(obj)
             faces.append(KnownFace(key, (cx - half_w, cy - half_h, cx + half_w, cy + half_h), detection,
                                    obj.id is not None, key in self._fresh))
         return faces
@@ -89,7 +94,7 @@ class FaceTracker:
         alive = {obj.id for obj in self._tracker.tracked_objects if obj.id is not None}
         self.ended = [self._ids.pop(key) for key in list(self._ids) if key not in alive]
         self.present = len(alive)
-        self._fresh = {obj.id if obj.id is not None else -obj.initializing_id for obj in self._tracker.tracked_objects
+        self._fresh = {_key(obj) for obj in self._tracker.tracked_objects
                        if obj.last_detection is not None and id(obj.last_detection) in fresh
                        and not obj.last_detection.data.carried}
         faces = []

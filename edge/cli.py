@@ -44,6 +44,7 @@ def _train_parser(sub) -> None:
 
 
 def _cmd_train(args) -> int:
+    from edge.evaluation.confusion import record
     from edge.evaluation.report import evaluate, write_report
     from edge.training.recipe import recipe_from_arguments
     from edge.training.ship import record_headline, ship
@@ -52,6 +53,7 @@ def _cmd_train(args) -> int:
     shared = shared_dir(args.data_dir)
     model, recipe = train(recipe_from_arguments(args), shared, args.run_dir, args.workers, args.time_budget_minutes)
     output, fp32 = ship(model, recipe, shared, args.run_dir, args.output, args.flip_average)
+    record(output, shared)  # what the index needs of this model: its confusion, its size floor
     result = evaluate(shared, output, reference=fp32)
     files = write_report(result, args.report_dir or args.run_dir / "report")
     record_headline(output, result)

@@ -8,7 +8,6 @@ import numpy as np
 
 from edge.types import Detection
 
-
 # BlazeFace short-range reads faces best at 22–70 px of its 128 px input (measured on the scripted
 # classrooms): a tile around a known face is this many face sides wide, so the face lands near
 # 32 px whatever its size in the frame, with room around it for neighbours and movement.

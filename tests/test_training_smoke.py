@@ -28,6 +28,9 @@ def test_train_export_calibrate_evaluate_end_to_end(fer2013, shared, tmp_path):
     # Every epoch is also measured at the monitored classroom degradation, and says where it ran.
     assert all("val_accuracy_monitor" in e and e["backend"] == "tensorflow" for e in stages)
     assert metadata["calibration"]["temperature"] > 0
+    # What the index needs of the new model is measured with it (confusion per face size, size floor).
+    assert len(metadata["confusion"]["matrices"]) == len(metadata["confusion"]["crop_px"])
+    assert metadata["readability"]["min_crop_px"] > 0
     assert "accuracy" in metadata["metrics"] and "fp32_accuracy" in metadata["metrics"]
     assert output.stat().st_size < 4_000_000
     report = json.loads((tmp_path / "run" / "report" / "report.json").read_text())
@@ -51,6 +54,28 @@ def test_train_export_calibrate_evaluate_end_to_end(fer2013, shared, tmp_path):
                        "--head-epochs", "1", "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand",
                        "--refine-epochs", "1", "--refine-input-size", "56"]) == 0
     assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == log_lines  # no epoch ran again
+    # Weight averaging added to a finished run: no epoch runs again, the refine stage's starting and
+    # epoch-end weights are averaged and measured once.
+    assert train_only(["--data-dir", str(shared), "--run-dir", str(tmp_path / "run"), "--input-size", "48",
+                       "--max-train-images", "320", "--max-val-images", "200", "--batch-size", "32",
+                       "--head-epochs", "1", "--finetune-epochs", "1", "--fine-tune-from", "block_13_expand",
+                       "--refine-epochs", "1", "--refine-input-size", "56", "--refine-average"]) == 0
+    added = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()][log_lines:]
+    assert [(e["stage"], e["checkpoints"], e["input_size"]) for e in added] == [("average", 2, 56)]
     # A different recipe in the same directory is refused rather than silently mixed.
     assert main(["train", "--data-dir", str(shared), "--run-dir", str(tmp_path / "run"),
                  "--output", str(output), "--input-size", "64", "--max-train-images", "320"]) == 2
+
+
+def test_weight_average_is_the_mean_of_float_variables_and_keeps_integer_state(tmp_path):
+    from edge.training.train import average_weights
+
+    files = []
+    for index, (weight, state) in enumerate([(1.0, 7), (3.0, 9)]):
+        path = tmp_path / f"refine.epoch{index:03d}.weights.npz"
+        np.savez(path, names=np.array(["kernel", "seed"]), w000=np.full((2, 2), weight, np.float32),
+                 w001=np.array([state], np.uint32))
+        files.append(path)
+    kernel, seed = average_weights(files)
+    assert kernel.dtype == np.float32 and np.allclose(kernel, 2.0)
+    assert seed.dtype == np.uint32 and seed.tolist() == [9]

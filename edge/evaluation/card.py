@@ -37,9 +37,13 @@ def _refine_text(recipe: dict, final_size: int) -> str:
         return "no refine stage; the checkpoint with the best PublicTest accuracy ships."
     resized = (f" at {final_size}×{final_size} input (progressive resizing: the fully convolutional network keeps its "
                f"weights, the first stages ran at the cheaper size)") if final_size != recipe["input_size"] else ""
+    warmup = "1-epoch linear warm-up" if isinstance(recipe["warmup_epochs"], int) else "half-epoch warm-up"
+    shipped = ("the mean of the stage's starting weights and its epoch-end weights (stochastic weight averaging) "
+               "ships if it scores better on PublicTest than every single checkpoint, else the best checkpoint"
+               if recipe.get("refine_average") else
+               "the checkpoint with the best PublicTest accuracy at the final input size ships")
     return (f"a refine stage: a second cosine cycle of {epochs} epochs from the best weights (peak lr "
-            f"{recipe.get('refine_lr', 0)}, half-epoch warm-up){resized}; the checkpoint with the best "
-            f"PublicTest accuracy at the final input size ships.")
+            f"{recipe.get('refine_lr', 0)}, {warmup}){resized}; {shipped}.")
 
 
 def _classroom_gates(figures: dict, ece: float) -> list[tuple[str, str, str, bool]]:
@@ -115,17 +119,19 @@ def _curve(training_log: Path | None, recipe: dict) -> list[str]:
     epochs = [json.loads(line) for line in training_log.read_text().splitlines() if line.strip()]
     minutes = sum(e["seconds"] for e in epochs) / 60.0
     backends = sorted({e.get("backend", "tensorflow") for e in epochs})
-    where = ("this 2-core CPU machine (TensorFlow)" if backends == ["tensorflow"] else
-             f"Keras backend {', '.join(backends)} on a GPU machine (see *Reproduce*)")
+    where = " and ".join("a 2-core CPU machine (TensorFlow)" if backend == "tensorflow" else
+                         f"a GPU machine (Keras backend {backend}; see *Reproduce*)" for backend in backends)
     monitor = any("val_accuracy_monitor" in e for e in epochs)
     return ["#### Training curve (PublicTest, FP32, per epoch)", "",
             f"{len(epochs)} epochs, {minutes:.0f} minutes on {where}"
             + (f"; last column: PublicTest at *{MONITOR.name}*." if monitor else "."), "",
             "| stage | input | epoch | seconds | lr | loss | val acc | val macro-F1 |" + (" degraded |" if monitor else ""),
             "|---|---|---|---|---|---|---|---|" + ("---|" if monitor else ""),
-            *[f"| {e['stage']} | {e.get('input_size', recipe['input_size'])} | {e['epoch']} | {e['seconds']:.0f} | "
+            *[f"| {e['stage']} | {e.get('input_size', recipe['input_size'])} | "
+              + (f"{e['epoch']}" if "epoch" in e else f"mean of {e['checkpoints']}") + f" | {e['seconds']:.0f} | "
               + (f"{e['learning_rate']:.2g}" if "learning_rate" in e else "–")
-              + f" | {e['loss']:.4f} | {e['val_accuracy']:.4f} | {e['val_macro_f1']:.4f} |"
+              + " | " + (f"{e['loss']:.4f}" if "loss" in e else "–")
+              + f" | {e['val_accuracy']:.4f} | {e['val_macro_f1']:.4f} |"
               + (f" {e.get('val_accuracy_monitor', float('nan')):.4f} |" if monitor else "") for e in epochs], ""]
 
 

@@ -122,8 +122,9 @@ class _Progress(keras.callbacks.Callback):
                   "loss": round(float(logs.get("loss", float("nan"))), 4),
                   **{key: round(value, 4) for key, value in figures.items()},
                   "monitor": MONITOR.name, "best": improved, "backend": keras.backend.backend()}
-        with open(self.log_file, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+        _append_log(self.log_file, record)
+        if self.stage == "refine":  # kept for the weight average
+            save_model_weights(self.model, epoch_file(self.run_dir, epoch + 1))
         self._budget(epoch, elapsed)
         eta_min = elapsed * (self.plan["epochs"] - epoch - 1) / 60.0
         log.info("[%s] epoch %d/%d  %.0fs  loss %.4f  val acc %.4f  macro-F1 %.4f  %s %.4f%s  ETA %.1f min",
@@ -151,6 +152,55 @@ class _Progress(keras.callbacks.Callback):
             self.plan.update(fixed=True, stopped_after=epoch + 1)
             (self.run_dir / f"{self.stage}.plan.json").write_text(json.dumps(self.plan, indent=2))
             self.model.stop_training = True
+
+
+def _append_log(log_file: Path, record: dict) -> None:
+    with open(log_file, "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def epoch_file(run_dir: Path, epoch: int) -> Path:
+    """The refine stage's weights after this epoch (0: the weights it started from)."""
+    return run_dir / f"refine.epoch{epoch:03d}.weights.npz"
+
+
+def average_weights(files: list[Path]) -> list[np.ndarray]:
+    """Element-wise mean of checkpoints of one architecture; integer variables (e.g. a random
+    generator's state) are taken from the last."""
+    stored = [np.load(path) for path in files]
+    keys = sorted(k for k in stored[0].files if k != "names")
+    return [np.mean([s[k] for s in stored], axis=0).astype(stored[0][k].dtype)
+            if np.issubdtype(stored[0][k].dtype, np.floating) else stored[-1][k] for k in keys]
+
+
+def _average_refine(model, run_dir: Path, validation: _Validation) -> None:
+    """Weight average of the refine stage (recipe.refine_average): measured on PublicTest, logged,
+    and made the best checkpoint if it scores better than every single epoch."""
+    done = run_dir / "average.json"
+    if done.exists():
+        return
+    files = sorted(run_dir.glob("refine.epoch*.weights.npz"))
+    if len(files) < 2:
+        log.warning("[average] %d refine checkpoint(s) in %s: nothing to average", len(files), run_dir)
+        return
+    for variable, value in zip(model.weights, average_weights(files)):
+        variable.assign(value)
+    figures = validation.measure(model)
+    best_weights, best_file = best_files(run_dir, validation.size)
+    best = json.loads(best_file.read_text()) if best_file.exists() else {"score": -1}
+    improved = figures["score"] > best.get("score", -1)
+    if improved:
+        save_model_weights(model, best_weights)
+        best_file.write_text(json.dumps({**figures, "stage": "average", "checkpoints": len(files)}, indent=2))
+    record = {"stage": "average", "input_size": validation.size, "checkpoints": len(files), "seconds": 0.0,
+              **{key: round(value, 4) for key, value in figures.items()}, "monitor": MONITOR.name,
+              "best": improved, "backend": keras.backend.backend()}
+    _append_log(run_dir / "log.jsonl", record)
+    done.write_text(json.dumps(record, indent=2))
+    log.info("[average] %d checkpoints: val acc %.4f  macro-F1 %.4f  %s %.4f  score %.4f (best single %.4f)%s",
+             len(files), figures["val_accuracy"], figures["val_macro_f1"], MONITOR.name,
+             figures["val_accuracy_monitor"], figures["score"], best.get("score", -1),
+             "  -> ships" if improved else "")
 
 
 def best_files(run_dir: Path, input_size: int) -> tuple[Path, Path]:
@@ -226,7 +276,7 @@ def _resolve_recipe(recipe: Recipe, run_dir: Path, budgeted: bool) -> Recipe:
         raise ValueError(f"{run_dir} holds a run with another recipe; use a new --run-dir "
                          f"or the same options to resume it")
     if stored != recipe:
-        if done_file(run_dir, "refine").exists():
+        if done_file(run_dir, "refine").exists() and replace(recipe, refine_average=stored.refine_average) != stored:
             raise ValueError(f"{run_dir}: the refine stage already ran with other settings; use a new --run-dir")
         recipe_file.write_text(json.dumps(asdict(recipe), indent=2))
         log.info("extending the run in %s with a refine stage of %d epochs", run_dir, recipe.refine_epochs)
@@ -281,8 +331,12 @@ def train(recipe: Recipe, shared: Path, run_dir: Path, workers: int | None = Non
             set_trainable(model, recipe.fine_tune_from)
             model.set_weights(weights)
             validation = _Validation(val_split, recipe.final_input_size)
+        if not done_file(run_dir, "refine").exists() and not epoch_file(run_dir, 0).exists():
+            save_model_weights(model, epoch_file(run_dir, 0))
         _run_stage(model, "refine", _stage_plan(run_dir, "refine", recipe.refine_epochs, recipe.refine_lr, 1),
                    recipe, data, validation, run_dir, deadline)
+        if recipe.refine_average:
+            _average_refine(model, run_dir, validation)
     load_model_weights(model, best_files(run_dir, recipe.final_input_size)[0])
     log.info("training done in %.1f min", (time.time() - started) / 60.0)
     return model, recipe

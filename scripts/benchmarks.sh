@@ -70,9 +70,12 @@ fi
 
 if [ "${LSI_EDGE_BENCH_SCENES:-1}" != 0 ] && [ -f "$shared/data/fer2013.npz" ]; then
     git worktree add --detach "$work/scenes-baseline" "$scenes_baseline" >/dev/null 2>&1
+    # Both versions read faces with this checkout's expression model, so the comparison shows what
+    # detection, tracking and the schedule changed, not what a newer model changed.
+    model=$("$python" -c "from edge.config import load_config; print(load_config(None, {}).classifier.model_path)")
     for version in scenes-baseline current; do
         step "scripted classrooms: $version (the first run renders the scenes into the cache)"
-        edge $version eval --scenario all --no-ablations --no-sweep --data-dir "$shared" \
+        edge $version eval --scenario all --no-ablations --no-sweep --data-dir "$shared" --model "$model" \
             --page "$work/$version-evaluation.md" \
             >/dev/null 2>"$work/$version-eval.log" || { tail -20 "$work/$version-eval.log" >&2; exit 1; }
         cp "$work/$version-evaluation/results.json" "$out/scenes-${version#scenes-}.json"

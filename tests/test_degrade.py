@@ -66,10 +66,11 @@ def test_training_never_applies_a_held_out_codec_or_resampling(faces, monkeypatc
 
 def test_augmentation_is_a_function_of_its_random_stream(faces):
     cfg = AugmentConfig()
-    first = augment_batch(faces, 64, cfg, batch_rng(1, 1, 3, 5))
+    first, face_px = augment_batch(faces, 64, cfg, batch_rng(1, 1, 3, 5))
     assert first.shape == (len(faces), 64, 64, 1) and first.dtype == np.uint8
-    assert np.array_equal(first, augment_batch(faces, 64, cfg, batch_rng(1, 1, 3, 5)))
-    assert not np.array_equal(first, augment_batch(faces, 64, cfg, batch_rng(1, 1, 3, 6)))
+    assert face_px.shape == (len(faces),) and set(face_px) <= set(range(16, 49))
+    assert np.array_equal(first, augment_batch(faces, 64, cfg, batch_rng(1, 1, 3, 5))[0])
+    assert not np.array_equal(first, augment_batch(faces, 64, cfg, batch_rng(1, 1, 3, 6))[0])
 
 
 def test_batches_do_not_depend_on_the_worker_count(faces):
@@ -152,3 +153,34 @@ def test_held_out_check_and_verdict_compare_the_newer_model_with_the_older():
     text = "\n".join(_classroom_section(result))
     assert "| top-1, 32 px, JPEG 50 | ≥ 0.64 | 0.4900 **not met** | 0.6600 met |" in text
     assert "the shipped model stays" in text and "top-1, 48 px (as is)" in text
+
+
+def test_each_teacher_teaches_only_faces_at_least_its_measured_size_floor(faces):
+    from edge.paths import MODELS_DIR
+    from edge.training.teachers import Teachers, teacher_paths
+
+    paths = teacher_paths("models/expression_int8.tflite, models/expression_int8_classroom.tflite")
+    teachers = Teachers.load(paths)
+    assert teachers.floors[0] > 24 >= teachers.floors[1]  # the full-resolution model reads small faces badly
+    pixels, _ = augment_batch(faces[:6], 96, AugmentConfig(), batch_rng(1, 2, 0, 0))
+    taught = teachers.probabilities(pixels, np.array([48, 48, 48, 24, 24, 24]))
+    each = [c.predict(list(pixels[..., 0])) for c in teachers.classifiers]
+    assert np.allclose(taught[:3], (each[0][:3] + each[1][:3]) / 2, atol=1e-6)
+    assert np.allclose(taught[3:], each[1][3:], atol=1e-6)
+    with pytest.raises(ValueError, match="--refine-teachers"):
+        teacher_paths(str(MODELS_DIR / "missing.tflite"))
+
+
+def test_taught_targets_mix_labels_and_teachers(faces):
+    from edge.training.batches import AugmentedBatches
+    from edge.training.teachers import teacher_paths
+
+    targets, weights = np.eye(7, dtype=np.float32)[np.arange(len(faces)) % 7], np.ones(len(faces), np.float32)
+    source = AugmentedBatches(faces, targets, weights, 96, AugmentConfig(), seed=3, batch_size=4, stage=2, workers=0,
+                              teachers=teacher_paths("models/expression_int8_classroom.tflite"), distill_weight=0.5)
+    try:
+        _, mixed, _ = next(source.stream())
+    finally:
+        source.close()
+    assert np.allclose(mixed.sum(axis=1), 1.0, atol=1e-5)
+    assert np.all(mixed.max(axis=1) >= 0.5) and np.all(mixed.max(axis=1) < 1.0)

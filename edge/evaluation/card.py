@@ -42,8 +42,13 @@ def _refine_text(recipe: dict, final_size: int) -> str:
                "ships if it scores better on PublicTest than every single checkpoint, else the best checkpoint"
                if recipe.get("refine_average") else
                "the checkpoint with the best PublicTest accuracy at the final input size ships")
+    teachers = recipe.get("refine_teachers")
+    taught = (f", learning from teachers: {recipe['refine_distill_weight']:g} of each target is the mean calibrated "
+              f"probabilities that {', '.join(f'`{t.strip()}`' for t in teachers.split(','))} give the augmented face, "
+              "each teacher only on faces at least its measured size floor (`edge/training/teachers.py`)"
+              if teachers else "")
     return (f"a refine stage: a second cosine cycle of {epochs} epochs from the best weights (peak lr "
-            f"{recipe.get('refine_lr', 0)}, {warmup}){resized}; {shipped}.")
+            f"{recipe.get('refine_lr', 0)}, {warmup}){resized}{taught}; {shipped}.")
 
 
 def _classroom_gates(figures: dict, ece: float) -> list[tuple[str, str, str, bool]]:

@@ -72,27 +72,33 @@ def occlude(face: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> n
     return face
 
 
-def augment_face(face: np.ndarray, size: int, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
-    """One 48 px uint8 face → one size×size uint8 training input."""
+def augment_face(face: np.ndarray, size: int, cfg: AugmentConfig, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """One 48 px uint8 face → one size×size uint8 training input, and the side in pixels the face
+    had on its way (its degraded size, else the source's)."""
     out = lighting(jitter_warp(face, size, cfg, rng), cfg, rng)
+    face_px = face.shape[0]
     if rng.random() < cfg.degrade_probability:
-        out = resize_square(classroom_degradation(out, cfg, rng), size)
+        degraded = classroom_degradation(out, cfg, rng)
+        face_px = degraded.shape[0]
+        out = resize_square(degraded, size)
     elif rng.random() < cfg.blur_probability:  # clean faces: the old mild softness and noise
         out = gaussian_blur(out, 0.8)
     if rng.random() < cfg.occlusion_probability:
         out = occlude(out, cfg, rng)
     if cfg.noise_std_max > 0 and rng.random() < 0.5:
         out = gaussian_noise(out, rng.uniform(0.0, cfg.noise_std_max), rng)
-    return out
+    return out, face_px
 
 
 def batch_rng(seed: int, stage: int, epoch: int, batch: int) -> np.random.Generator:
     return np.random.default_rng([seed, stage, epoch, batch])
 
 
-def augment_batch(faces: np.ndarray, size: int, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
-    """(N, 48, 48) uint8 → (N, size, size, 1) uint8."""
+def augment_batch(faces: np.ndarray, size: int, cfg: AugmentConfig,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 48, 48) uint8 → (N, size, size, 1) uint8 inputs and (N,) face sides (see augment_face)."""
     out = np.empty((len(faces), size, size, 1), np.uint8)
+    face_px = np.empty(len(faces), np.int32)
     for index, face in enumerate(faces):
-        out[index, :, :, 0] = augment_face(face, size, cfg, rng)
-    return out
+        out[index, :, :, 0], face_px[index] = augment_face(face, size, cfg, rng)
+    return out, face_px

@@ -8,6 +8,7 @@
 #   .gpu/shared/data/fer2013_training_pack.npz   edge.datasets.write_training_pack(shared, ...)
 #   .gpu/shared/weights/mobilenet_v2_1.0_224_imagenet_no_top.npz   (stored as float16 to fit the
 #        machine's 64 MiB transfer limit; the CPU pipeline reads the float32 original)
+#   with --refine-teachers: also the ai-edge-litert wheel for cp312 in .whl/ (teachers run on LiteRT)
 # Results land in $OUT (the run folder's files); `lsi-edge train --run-dir DIR` with the recorded
 # recipe then exports, calibrates and evaluates them on the CPU machine.
 set -u

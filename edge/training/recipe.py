@@ -59,6 +59,11 @@ class Recipe:
     # weights and of its epoch-end weights ships instead of the best single epoch when it scores
     # better on PublicTest. It costs one validation pass, and nothing at inference.
     refine_average: bool = False
+    # Distillation in the refine stage: comma-separated trained .tflite models (relative to the
+    # repository) whose probabilities on each augmented face, each teacher only on faces at least
+    # its measured size floor (edge/training/teachers.py), make up this share of the target.
+    refine_teachers: str = ""
+    refine_distill_weight: float = 0.5
     label_smoothing: float = 0.1
     ferplus_weight: float = 0.3  # soft target = (1−w)·one-hot(FER2013) + w·FER+ vote shares
     class_weight_power: float = 0.5  # weights ∝ (1/frequency)^power, normalised to mean 1
@@ -73,7 +78,8 @@ class Recipe:
         """Same run with only the refine stage added or changed: its finished stages stay valid."""
         from dataclasses import replace
         def first_stages(recipe: Recipe) -> Recipe:
-            return replace(recipe, refine_epochs=0, refine_lr=0.0, refine_input_size=None, refine_average=False)
+            return replace(recipe, refine_epochs=0, refine_lr=0.0, refine_input_size=None, refine_average=False,
+                           refine_teachers="", refine_distill_weight=0.0)
         return first_stages(self) == first_stages(stored)
 
     @property

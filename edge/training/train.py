@@ -25,6 +25,7 @@ from edge.inference.preprocess import prepare_batch
 from edge.training.batches import AugmentedBatches
 from edge.training.model import build_model, load_model_weights, save_model_weights, set_trainable
 from edge.training.recipe import Recipe
+from edge.training.teachers import teacher_paths
 
 log = logging.getLogger("lsi_edge.train")
 STAGES = {"head": 0, "finetune": 1, "refine": 2}  # stage ids in the augmentation's random stream
@@ -244,8 +245,10 @@ def _run_stage(model, stage: str, plan: dict, recipe: Recipe, data: dict, valida
     backup = run_dir / f"{stage}.backup"
     metadata = backup / "training_metadata.json"
     start_epoch = json.loads(metadata.read_text())["epoch"] if metadata.exists() else 0
+    teachers = teacher_paths(recipe.refine_teachers) if stage == "refine" else ()
     batches = AugmentedBatches(data["faces"], data["targets"], data["weights"], validation.size, recipe.augment,
-                               recipe.seed, recipe.batch_size, STAGES[stage], data["workers"])
+                               recipe.seed, recipe.batch_size, STAGES[stage], data["workers"], teachers,
+                               recipe.refine_distill_weight)
     log.info("[%s] %d images, %d steps/epoch, input %d, %d augmentation workers%s", stage, batches.count,
              batches.steps, validation.size, batches.workers, f", resuming at epoch {start_epoch + 1}" if start_epoch else "")
     callbacks = [keras.callbacks.BackupAndRestore(str(backup)),

@@ -331,6 +331,9 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
               "PyTorch GPU but no TensorFlow; `lsi-edge train` with the same options and `--run-dir` then finds "
               "every stage complete and exports, calibrates and evaluates. `edge.datasets.write_training_pack` "
               "writes the lossless Training + PublicTest pack such a machine reads when fer2013.npz is absent. "
+              "A finished run can be extended with a refine stage (a second cosine cycle from its best weights) "
+              "without retraining what came before: `--refine-average` ships the mean of that stage's checkpoints "
+              "when it scores better on PublicTest, `--refine-teachers` distils trained models into it. "
               "A model trained by an earlier pipeline keeps its recipe in its metadata JSON.", "", "```bash",
               "scripts/setup.sh train,dev",
               ".venv/bin/lsi-edge train            # train → export INT8 → calibrate → evaluate (resumable)",
@@ -339,6 +342,10 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
               "KERAS_BACKEND=jax python -m edge.training --data-dir SHARED_OR_PACK --run-dir RUN "
               "--time-budget-minutes 8.5",
               ".venv/bin/lsi-edge train --run-dir RUN --output models/NAME.tflite   # same recipe options as recorded",
+              "# extend RUN (same recipe options) with 6 refine epochs, weight averaging and two teachers:",
+              ".venv/bin/lsi-edge train --run-dir RUN --refine-epochs 6 --refine-lr 1.5e-4 --refine-average "
+              "--refine-teachers models/expression_int8.tflite,models/expression_int8_classroom.tflite "
+              "--output models/NAME.tflite",
               ".venv/bin/lsi-edge eval " + (f"--compare {result['compare']['model']} " if "compare" in result else "")
               + (f"--training-log {_relative(training_log)} " if training_log is not None else "")
               + (f"--compare-training-log {_relative(compared[1])} " if compared and compared[1] else "")

@@ -31,47 +31,51 @@ class AugmentConfig:
     jpeg_quality_max: int = 90
 
 
+def _option(default, help_text: str):
+    """A recipe field with its command-line help."""
+    return field(default=default, metadata={"help": help_text})
+
+
 @dataclass
 class Recipe:
     """Everything that determines a trained model; stored beside it and in its metadata."""
 
-    input_size: int = 96
-    alpha: float = 1.0
-    pretrained: bool = True
-    batch_size: int = 64
-    head_epochs: int = 1
-    finetune_epochs: int = 80
-    head_lr: float = 2e-3
-    finetune_lr: float = 1e-3
-    # Learning rate per epoch: linear warm-up over these epochs, then cosine to 1 % of the peak.
-    # Epoch granularity keeps the schedule a callback (same on every Keras backend) and lets a
-    # time-budgeted run fix its epoch count after the warm-up without changing what came before.
-    warmup_epochs: int = 2
-    weight_decay: float = 0.02
-    fine_tune_from: str = "block_1_expand"
-    refine_epochs: int = 0  # optional third stage: a second cosine cycle from the best weights
-    refine_lr: float = 4e-4
-    # Progressive resizing: the refine stage may train at a larger input than the first two
-    # (the network is fully convolutional, so the weights carry over); the shipped model
-    # then takes this size. Most of the epochs run at the cheaper size.
-    refine_input_size: int | None = None
-    # Stochastic weight averaging (Izmailov et al., 2018): the mean of the refine stage's starting
-    # weights and of its epoch-end weights ships instead of the best single epoch when it scores
-    # better on PublicTest. It costs one validation pass, and nothing at inference.
-    refine_average: bool = False
-    # Distillation in the refine stage: comma-separated trained .tflite models (relative to the
-    # repository) whose probabilities on each augmented face, each teacher only on faces at least
-    # its measured size floor (edge/training/teachers.py), make up this share of the target.
-    refine_teachers: str = ""
-    refine_distill_weight: float = 0.5
-    label_smoothing: float = 0.1
-    ferplus_weight: float = 0.3  # soft target = (1−w)·one-hot(FER2013) + w·FER+ vote shares
-    class_weight_power: float = 0.5  # weights ∝ (1/frequency)^power, normalised to mean 1
-    dropout: float = 0.3
-    bn_momentum: float = 0.999  # Keras' MobileNetV2 default; short runs need ~0.99 for usable moving statistics
-    seed: int = 1
-    max_train_images: int | None = None  # smoke tests
-    max_val_images: int | None = None
+    input_size: int = _option(96, "model input side in pixels (faces are resized to it)")
+    alpha: float = _option(1.0, "MobileNetV2 width multiplier")
+    pretrained: bool = _option(True, "start from the ImageNet weights in the shared folder")
+    batch_size: int = _option(64, "faces per training step")
+    head_epochs: int = _option(1, "epochs of the first stage: the new classification head alone")
+    finetune_epochs: int = _option(80, "epochs of the second stage: the upper backbone and the head")
+    head_lr: float = _option(2e-3, "learning rate of the head stage")
+    finetune_lr: float = _option(1e-3, "peak learning rate of the fine-tuning stage")
+    # Per epoch, so the schedule is a callback (same on every Keras backend) and a time-budgeted
+    # run can fix its epoch count after the warm-up without changing what came before.
+    warmup_epochs: int = _option(2, "linear warm-up epochs, then cosine decay to 1 %% of the peak")
+    weight_decay: float = _option(0.02, "AdamW weight decay")
+    fine_tune_from: str = _option("block_1_expand", "first backbone layer trained in the fine-tuning stage")
+    refine_epochs: int = _option(0, "epochs of an optional third stage: a second cosine cycle from the best "
+                                    "weights; added to a finished run, it does not retrain what came before")
+    refine_lr: float = _option(4e-4, "peak learning rate of the refine stage")
+    # Progressive resizing: the network is fully convolutional, so most epochs can run at the
+    # cheaper size and the weights carry over.
+    refine_input_size: int | None = _option(None, "input side of the refine stage and of the shipped model "
+                                                  "(default: input-size)")
+    # Stochastic weight averaging (Izmailov et al., 2018): costs one validation pass, nothing at inference.
+    refine_average: bool = _option(False, "ship the mean of the refine stage's starting and epoch-end weights "
+                                          "when it scores better on PublicTest than every single epoch")
+    refine_teachers: str = _option("", "distillation: comma-separated trained .tflite models whose probabilities "
+                                       "on each augmented face join its target in the refine stage, each teacher "
+                                       "only on faces at least its measured size floor (edge/training/teachers.py)")
+    refine_distill_weight: float = _option(0.5, "share of each target that comes from the teachers")
+    label_smoothing: float = _option(0.1, "label smoothing of the cross-entropy")
+    ferplus_weight: float = _option(0.3, "w in the target (1 − w)·one-hot(FER2013) + w·FER+ vote shares")
+    class_weight_power: float = _option(0.5, "class weights ∝ (1/frequency)^power, normalised to mean 1")
+    dropout: float = _option(0.3, "dropout before the classification layer")
+    # Keras' MobileNetV2 default; short runs need ~0.99 for usable moving statistics.
+    bn_momentum: float = _option(0.999, "batch-normalisation momentum")
+    seed: int = _option(1, "seed of the data order, the augmentation and the initialisation")
+    max_train_images: int | None = _option(None, "use only this many training faces (smoke tests)")
+    max_val_images: int | None = _option(None, "use only this many PublicTest faces (smoke tests)")
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def extends(self, stored: "Recipe") -> bool:
@@ -107,11 +111,12 @@ def add_recipe_arguments(parser) -> None:
             continue
         flag = "--" + item.name.replace("_", "-")
         default = getattr(defaults, item.name)
+        text = item.metadata.get("help", "")
         if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
         else:
             kind = type(default) if default is not None else int
-            parser.add_argument(flag, type=kind, default=default, help=f"(default: {default})")
+            parser.add_argument(flag, type=kind, default=default, help=f"{text} (default: {default})")
 
 
 def recipe_from_arguments(args) -> Recipe:

@@ -99,7 +99,6 @@ class _Progress(keras.callbacks.Callback):
         self.stage, self.plan = stage, plan
         self.validation = validation
         self.run_dir, self.log_file = run_dir, run_dir / "log.jsonl"
-        self.best_weights, self.best_file = best_files(run_dir, validation.size)
         self.deadline = deadline
         self.started = 0.0
 
@@ -112,11 +111,8 @@ class _Progress(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         figures = self.validation.measure(self.model)
         elapsed = time.monotonic() - self.started
-        best = json.loads(self.best_file.read_text()) if self.best_file.exists() else {"score": -1}
-        improved = figures["score"] > best.get("score", -1)
-        if improved:
-            save_model_weights(self.model, self.best_weights)
-            self.best_file.write_text(json.dumps({**figures, "stage": self.stage, "epoch": epoch + 1}, indent=2))
+        improved, _ = keep_if_best(self.model, self.run_dir, self.validation.size, figures,
+                                   {"stage": self.stage, "epoch": epoch + 1})
         record = {"stage": self.stage, "input_size": self.validation.size, "epoch": epoch + 1,
                   "epochs": self.plan["epochs"], "seconds": round(elapsed, 1),
                   "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
@@ -155,6 +151,18 @@ class _Progress(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def keep_if_best(model, run_dir: Path, input_size: int, figures: dict, origin: dict) -> tuple[bool, float]:
+    """Make the model the run's best at this input size if it scores better on PublicTest;
+    returns whether it did and the score it had to beat."""
+    weights, record = best_files(run_dir, input_size)
+    previous = json.loads(record.read_text()).get("score", -1.0) if record.exists() else -1.0
+    kept = figures["score"] > previous
+    if kept:
+        save_model_weights(model, weights)
+        record.write_text(json.dumps({**figures, **origin}, indent=2))
+    return kept, previous
+
+
 def _append_log(log_file: Path, record: dict) -> None:
     with open(log_file, "a") as handle:
         handle.write(json.dumps(record) + "\n")
@@ -187,12 +195,8 @@ def _average_refine(model, run_dir: Path, validation: _Validation) -> None:
     for variable, value in zip(model.weights, average_weights(files)):
         variable.assign(value)
     figures = validation.measure(model)
-    best_weights, best_file = best_files(run_dir, validation.size)
-    best = json.loads(best_file.read_text()) if best_file.exists() else {"score": -1}
-    improved = figures["score"] > best.get("score", -1)
-    if improved:
-        save_model_weights(model, best_weights)
-        best_file.write_text(json.dumps({**figures, "stage": "average", "checkpoints": len(files)}, indent=2))
+    improved, previous = keep_if_best(model, run_dir, validation.size, figures,
+                                      {"stage": "average", "checkpoints": len(files)})
     record = {"stage": "average", "input_size": validation.size, "checkpoints": len(files), "seconds": 0.0,
               **{key: round(value, 4) for key, value in figures.items()}, "monitor": MONITOR.name,
               "best": improved, "backend": keras.backend.backend()}
@@ -200,7 +204,7 @@ def _average_refine(model, run_dir: Path, validation: _Validation) -> None:
     done.write_text(json.dumps(record, indent=2))
     log.info("[average] %d checkpoints: val acc %.4f  macro-F1 %.4f  %s %.4f  score %.4f (best single %.4f)%s",
              len(files), figures["val_accuracy"], figures["val_macro_f1"], MONITOR.name,
-             figures["val_accuracy_monitor"], figures["score"], best.get("score", -1),
+             figures["val_accuracy_monitor"], figures["score"], previous,
              "  -> ships" if improved else "")
 
 

@@ -91,6 +91,9 @@ def _eval_parser(sub) -> None:
     parser.add_argument("--confusion", action="store_true",
                         help="measure what the index needs of the model on PublicTest (confusion per face size, "
                              "accuracy against face size) and write it into the model's metadata JSON")
+    parser.add_argument("--framing", action="store_true",
+                        help="measure where FER2013's framing lies relative to the detector's box on PublicTest "
+                             "(the classifier.crop_margin and crop_offset defaults)")
 
 
 def _cmd_eval_scenarios(args) -> int:
@@ -114,6 +117,11 @@ def _cmd_eval(args) -> int:
 
         measured = record(args.model, shared_dir(args.data_dir))
         print(json.dumps(measured["readability"], indent=2))
+        return 0
+    if args.framing:
+        from edge.evaluation.framing import measure_framing
+
+        print(json.dumps(measure_framing(shared_dir(args.data_dir)), indent=2))
         return 0
     from edge.evaluation.report import evaluate, write_report
 

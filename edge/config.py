@@ -105,9 +105,13 @@ class ClassifierConfig(_Section):
                                                  "models/expression_int8.tflite is the full-resolution model, "
                                                  "docs/model-card.md)")
     threads: int | None = Field(None, ge=1, le=16, description="interpreter threads (default: up to 4)")
-    crop_margin: float = Field(0.1, ge=0, le=1, description="margin around the detected box, as a fraction of "
-                                                            "its size (FER2013's faces are cropped tightly: "
-                                                            "0.1 reads best, see docs/evaluation.md)")
+    crop_margin: float = Field(0.08, ge=0, le=1, description="margin around the detected box, as a fraction of "
+                                                             "its size; with crop_offset it frames the face as "
+                                                             "FER2013 does (measured: lsi-edge eval --framing)")
+    crop_offset: float = Field(-0.05, ge=-0.5, le=0.5, description="shift of the crop along the face's vertical "
+                                                                  "axis, as a fraction of the detected box "
+                                                                  "(negative: up; FER2013's faces sit higher in "
+                                                                  "their frame than in the detector's box)")
     align: bool = Field(True, description="level the eyes (from the detector's keypoints) before cropping")
     illumination: Literal["standardize", "clahe", "equalize", "none"] = Field(
         "standardize", description="illumination normalisation of the face crop: standardize (to FER2013's "

@@ -184,7 +184,8 @@ class Pipeline:
             for face in faces:
                 assessment = self.gate.assess(face)
                 crop = (aligned_crop(grey, face, self.classifier.input_size, self.cfg.classifier.crop_margin,
-                                     self.cfg.classifier.illumination, self.cfg.classifier.align)
+                                     self.cfg.classifier.illumination, self.cfg.classifier.align,
+                                     self.cfg.classifier.crop_offset)
                         if grey is not None and assessment.readable else None)
                 self._cycle.append((face, assessment, crop))
             times["preprocess"] += time.perf_counter() - t1

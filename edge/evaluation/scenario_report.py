@@ -53,6 +53,8 @@ ABLATIONS = (
     Ablation("no confidence threshold", {"smoothing": {"min_confidence": 0.0}}, replay=True),
     Ablation("no calibration (temperature 1)", {}, uncalibrated=True),
     Ablation("no alignment (eyes not levelled)", {"classifier": {"align": False}}),
+    Ablation("crop centred on the detector's box (margin 0.1, not FER2013's framing)",
+             {"classifier": {"crop_margin": 0.1, "crop_offset": 0.0}}),
     Ablation("no illumination normalisation", {"classifier": {"illumination": "none"}}),
     Ablation("discovery on the whole frame only (no tiles)", {"detection": {"tile_sizes": [100_000]}}),
 )

@@ -28,11 +28,18 @@ def eye_angle(detection: Detection) -> float:
 
 
 def aligned_crop(grey: np.ndarray, detection: Detection, size: int, margin: float, illumination: str,
-                 level_eyes: bool = True) -> np.ndarray:
-    """One warp from the grey frame straight to a size×size crop, eyes level (unless told not to), face centred."""
-    cx, cy = detection.centre
-    side = detection.size * (1.0 + 2.0 * margin)
+                 level_eyes: bool = True, offset: float = 0.0) -> np.ndarray:
+    """One warp from the grey frame straight to a size×size crop, eyes level (unless told not to).
+
+    The crop's side is the detected box's size times (1 + 2·margin); its centre lies `offset` box
+    sizes below the box centre along the face's own vertical axis (negative: above), so that the
+    crop frames the face as the training data does (FER2013's faces sit higher in their frame than
+    in the detector's box: edge/evaluation/framing.py)."""
     angle = eye_angle(detection) if level_eyes else 0.0
+    down = math.radians(angle)  # the face's downward axis: the eye line turned by +90°
+    cx = detection.centre[0] - offset * detection.size * math.sin(down)
+    cy = detection.centre[1] + offset * detection.size * math.cos(down)
+    side = detection.size * (1.0 + 2.0 * margin)
     matrix = cv2.getRotationMatrix2D((cx, cy), angle, size / side)
     matrix[:, 2] += (size / 2.0 - cx, size / 2.0 - cy)
     crop = cv2.warpAffine(grey, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)

@@ -86,6 +86,7 @@ class Pipeline:
         # the current detection cycle's faces: detection, readability, aligned crop (readable faces only)
         self._cycle: list[tuple[Detection, Readability, np.ndarray | None]] = []
         self._signature: np.ndarray | None = None
+        self._last_index: int | None = None  # the previous frame's position in its source
         self._last_timestamp = 0.0
         self._lock = threading.Lock()  # segment commands arrive from other threads
         self._pending_segment: tuple[str, str] | None = None
@@ -163,7 +164,10 @@ class Pipeline:
             self._start_tracking(frame)
 
         t0 = time.perf_counter()
-        if self._scene_cut(frame.image):
+        # A source that starts again (a looping file, a camera reconnected) jumps in time: a cut too.
+        restarted = self._last_index is not None and frame.index <= self._last_index
+        self._last_index = frame.index
+        if self._scene_cut(frame.image) or restarted:
             self.stats.scene_cuts += 1
             self.tracker.reset()
             self.index.end_tracks(self.tracker.ended)

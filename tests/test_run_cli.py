@@ -117,3 +117,6 @@ def test_loop_device_id_and_json_logs(tmp_path):
     assert logged and all({"time", "level", "logger", "message"} <= entry.keys() for entry in logged)
     assert any("room-7" in entry["message"] for entry in logged)
     assert sum(entry["message"].startswith("ready:") for entry in logged) == 1  # events, not a heartbeat
+    # each restart of the source is a cut in time: no track carries over it
+    done = next(entry["message"] for entry in logged if entry["message"].startswith("done:"))
+    assert int(done.split(" scene cuts")[0].rsplit(" ", 1)[-1]) >= 4, done

@@ -95,11 +95,15 @@ PROTOCOL: tuple[Degradation, ...] = (
     Degradation("noise σ 4", noise_sigma=4.0),
     Degradation("noise σ 6", noise_sigma=6.0),
     # Held out of training: another codec at the same size, another resampling at the same size.
-    Degradation("32 px, WebP 50 (held out)", 32, codec="webp", held_out=True),
+    # Each is as hard as the trained condition it is compared with, or the gains cannot be compared
+    # (WebP 50 hurts far less than JPEG 50). Quality 13 is where the full-resolution model
+    # (models/expression_int8.tflite, never trained on small faces) reads PublicTest at 32 px as
+    # well as at JPEG 50 (0.492 and 0.490; tests/test_degrade.py checks each pair).
+    Degradation("32 px, WebP 13 (held out)", 32, codec="webp", quality=13, held_out=True),
     Degradation("24 px nearest, JPEG 50 (held out)", 24, resampling="nearest", codec="jpeg", held_out=True),
 )
-# Each held-out condition and the trained condition it is compared with (same face size).
-HELD_OUT_PAIRS = {"32 px, WebP 50 (held out)": "32 px, JPEG 50",
+# Each held-out condition and the trained condition of the same face size it is compared with.
+HELD_OUT_PAIRS = {"32 px, WebP 13 (held out)": "32 px, JPEG 50",
                   "24 px nearest, JPEG 50 (held out)": "24 px, JPEG 50"}
 # The condition the training log follows each epoch (PublicTest), besides the clean one.
 MONITOR = PROTOCOL[2]

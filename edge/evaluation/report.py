@@ -274,7 +274,9 @@ def degradation_markdown(result: dict) -> list[str]:
     lines = ["", "### Classroom degradations (PrivateTest through `ExpressionClassifier.predict`)", "",
              "Each 48 px face is area-downscaled to N px and/or blurred, noised and compressed "
              "(`edge/evaluation/degrade.py`, fixed seed), then goes through the classifier's own resize "
-             "to its input size. *Held out*: never applied in training."
+             "to its input size. *Held out*: never applied in training, and as hard for the "
+             "full-resolution model as the trained condition of the same size it is compared with "
+             "(WebP at quality 13 matches JPEG 50 on PublicTest; WebP 50 is much milder)."
              + (f" Compared: {other} (`{result['compare']['model']}`), same faces, same run." if previous else ""), "",
              "| condition | top-1 | " + (f"{other} top-1 | " if previous else "") + "macro-F1 | "
              + (f"{other} macro-F1 | " if previous else "") + "ECE | recall " + " / ".join(names) + " |",

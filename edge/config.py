@@ -140,6 +140,11 @@ class ReadabilityConfig(_Section):
     min_face_px: float | None = Field(None, ge=8, description="smaller faces are not read; default: the "
                                                               "smallest size the shipped model reads well, "
                                                               "from its metadata (else 20)")
+    min_sharpness: float | None = Field(None, ge=0, description="faces whose crop holds less detail than this "
+                                                                "(blur, defocus, motion; edge/readability/"
+                                                                "sharpness.py) are not read; default: the least "
+                                                                "sharp face the shipped model reads well, from its "
+                                                                "metadata (0: no floor)")
     heads_up_max_yaw: float = Field(45.0, gt=0, le=90, description="attention: a face turned less than this "
                                                                    "faces the front")
     heads_up_min_pitch: float = Field(-25.0, ge=-90, le=0, description="attention: a face looking down less "

@@ -191,6 +191,9 @@ class Pipeline:
                                      self.cfg.classifier.illumination, self.cfg.classifier.align,
                                      self.cfg.classifier.crop_offset)
                         if grey is not None and assessment.readable else None)
+                if crop is not None:
+                    assessment = self.gate.assess_crop(assessment, crop)
+                    crop = crop if assessment.readable else None
                 self._cycle.append((face, assessment, crop))
             times["preprocess"] += time.perf_counter() - t1
         if not cycle_complete:

@@ -28,9 +28,11 @@ def test_train_export_calibrate_evaluate_end_to_end(fer2013, shared, tmp_path):
     # Every epoch is also measured at the monitored classroom degradation, and says where it ran.
     assert all("val_accuracy_monitor" in e and e["backend"] == "tensorflow" for e in stages)
     assert metadata["calibration"]["temperature"] > 0
-    # What the index needs of the new model is measured with it (confusion per face size, size floor).
+    # What the index needs of the new model is measured with it (confusion per face size, size and
+    # sharpness floors).
     assert len(metadata["confusion"]["matrices"]) == len(metadata["confusion"]["crop_px"])
-    assert metadata["readability"]["min_crop_px"] > 0
+    assert metadata["readability"]["min_crop_px"] > 0 and metadata["readability"]["min_sharpness"] >= 0
+    assert len(metadata["readability"]["accuracy_by_sharpness"]) == 10
     assert "accuracy" in metadata["metrics"] and "fp32_accuracy" in metadata["metrics"]
     assert output.stat().st_size < 4_000_000
     report = json.loads((tmp_path / "run" / "report" / "report.json").read_text())

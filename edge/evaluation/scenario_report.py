@@ -274,8 +274,8 @@ def write_evaluation(result: dict, markdown: Path, folder: Path) -> dict[str, Pa
                         [["", *windows["share_mae_per_class"].values()]])
     gate, pose = overall["gate"], overall["pose"]
     lines += ["### Readable faces and head pose", "",
-              "- The readability gate (head pose from the detector's keypoints, face-size floor from the model's",
-              f"  measured accuracy against size) read {_pct(gate['read_share_of_readable'])} of the truly readable",
+              "- The readability gate (head pose from the detector's keypoints, face-size and sharpness floors from",
+              f"  the model's measured accuracy) read {_pct(gate['read_share_of_readable'])} of the truly readable",
               f"  faces it tracked; {_pct(gate['unreadable_share_of_read'])} of what it read was truly unreadable",
               "  (heads down, turned away or covered), and it let through",
               f"  {_pct(gate['readable_share_of_unreadable_read'])} of the unreadable faces.",

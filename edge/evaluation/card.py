@@ -186,6 +186,17 @@ def _recipe_text(recipe: dict, final_size: int, metadata: dict) -> str:
                 "averaging instead: more accuracy for twice the per-face latency; measured below)."))
 
 
+def _floors_text(metadata: dict) -> str:
+    """What the readability gate takes from the model's metadata (edge/evaluation/confusion.py)."""
+    floors = metadata.get("readability")
+    if not floors:
+        return "No readability floors measured yet (`lsi-edge eval --confusion`)."
+    return (f"The appliance reads a face only where this model reads faces well (top-1 ≥ "
+            f"{floors['reads_well_accuracy']:.2f} on PublicTest): crops of at least {floors['min_crop_px']} px "
+            f"and of sharpness at least {floors.get('min_sharpness', 0):g} (`edge/readability/sharpness.py`); "
+            "smaller or blurrier faces count as present, not read.")
+
+
 def _relative(path: Path) -> str:
     from edge.paths import REPO_ROOT
 
@@ -267,7 +278,7 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
         "## Intended use and limits", "",
         "- Input: a face crop from a classroom camera (the pipeline aligns the eyes, crops with a margin "
         "and standardises illumination). Output: calibrated probabilities that the appliance smooths per "
-        "track and aggregates over at least `privacy.min_faces` faces.",
+        "track and aggregates over at least `privacy.min_faces` faces. " + _floors_text(metadata),
         "- **Not** for judging an individual: FER2013 labels are noisy (FER+ annotators agree with them "
         "only ~63 % of the time), expressions are not emotions, and accuracy varies by class (see the "
         f"per-class table: {weakest} are the weakest). Only class-level aggregates are meaningful.",
@@ -290,7 +301,7 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
         lines += [f"## The compared model `{name}`", "",
                   f"{other['architecture']}, {result['compare']['model_bytes'] / 1e6:.2f} MB, temperature "
                   f"{other['calibration']['temperature']:.3f} (fitted on PublicTest), created {other['created']}.", "",
-                  _recipe_text(other["recipe"], other["input"]["size"], other), "",
+                  _recipe_text(other["recipe"], other["input"]["size"], other), "", _floors_text(other), "",
                   "```json", json.dumps(other["recipe"], indent=2), "```", "",
                   *_curve(other_log, other["recipe"])]
     lines += ["## Width × input-size sweep and FER+ ablation", ""]

@@ -6,9 +6,8 @@ import pytest
 
 from edge.config import ReadabilityConfig
 from edge.readability.gate import ReadabilityGate
-from edge.readability.pose import FRONTAL_MOUTH_DROP, FRONTAL_NOSE_DROP
 from edge.readability.sharpness import sharpness, sharpness_floor
-from edge.types import Detection
+from tests.test_survey import frontal_face
 
 
 def _face(size: int = 96) -> np.ndarray:
@@ -45,23 +44,12 @@ def test_floor_is_the_sharpest_bin_the_model_reads_badly():
     assert sharpness_floor(values, np.ones(1000, bool), reads_well=0.5)[0] == 0.0  # all read well: no floor
 
 
-def _frontal(box=(100.0, 100.0, 160.0, 160.0)) -> Detection:
-    x0, y0, x1, y1 = box
-    w = x1 - x0
-    eye_y = y0 + 0.4 * w
-    keypoints = np.array([[x0 + 0.3 * w, eye_y], [x0 + 0.7 * w, eye_y],
-                          [x0 + 0.5 * w, eye_y + FRONTAL_NOSE_DROP * 0.4 * w],
-                          [x0 + 0.5 * w, eye_y + FRONTAL_MOUTH_DROP * 0.4 * w],
-                          [x0, eye_y], [x1, eye_y]], np.float32)
-    return Detection(box, 0.9, keypoints)
-
-
 def test_gate_reads_sharp_faces_and_not_blurred_ones_when_the_model_has_a_floor():
     face = _face()
     blurred = cv2.GaussianBlur(face, (0, 0), 4.0)
     floor = (sharpness(face) + sharpness(blurred)) / 2.0
     gate = ReadabilityGate(ReadabilityConfig(), model_min_face_px=20.0, model_min_sharpness=floor)
-    assessment = gate.assess(_frontal())
+    assessment = gate.assess(frontal_face(130, 124, 24))
     assert assessment.readable
     assert gate.assess_crop(assessment, face).readable
     rejected = gate.assess_crop(assessment, blurred)

@@ -36,9 +36,9 @@ def aligned_crop(grey: np.ndarray, detection: Detection, size: int, margin: floa
     crop frames the face as the training data does (FER2013's faces sit higher in their frame than
     in the detector's box: edge/evaluation/framing.py)."""
     angle = eye_angle(detection) if level_eyes else 0.0
-    down = math.radians(angle)  # the face's downward axis: the eye line turned by +90°
-    cx = detection.centre[0] - offset * detection.size * math.sin(down)
-    cy = detection.centre[1] + offset * detection.size * math.cos(down)
+    roll = math.radians(angle)  # the face's downward axis is the eye line turned by +90°: (−sin, cos)
+    cx = detection.centre[0] - offset * detection.size * math.sin(roll)
+    cy = detection.centre[1] + offset * detection.size * math.cos(roll)
     side = detection.size * (1.0 + 2.0 * margin)
     matrix = cv2.getRotationMatrix2D((cx, cy), angle, size / side)
     matrix[:, 2] += (size / 2.0 - cx, size / 2.0 - cy)

@@ -91,6 +91,9 @@ def _eval_parser(sub) -> None:
     parser.add_argument("--confusion", action="store_true",
                         help="measure what the index needs of the model on PublicTest (confusion per face size, "
                              "accuracy against face size) and write it into the model's metadata JSON")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="fit the model's calibration on PublicTest, write it into its metadata JSON and "
+                             "re-measure what --confusion measures (on the new probabilities)")
     parser.add_argument("--framing", action="store_true",
                         help="measure where FER2013's framing lies relative to the detector's box on PublicTest "
                              "(the classifier.crop_margin and crop_offset defaults)")
@@ -112,7 +115,11 @@ def _cmd_eval_scenarios(args) -> int:
 def _cmd_eval(args) -> int:
     if args.scenario:
         return _cmd_eval_scenarios(args)
-    if args.confusion:
+    if args.calibrate:
+        from edge.evaluation.calibrate import record_calibration
+
+        print(json.dumps(record_calibration(args.model, shared_dir(args.data_dir)), indent=2))
+    if args.confusion or args.calibrate:
         from edge.evaluation.confusion import record
 
         measured = record(args.model, shared_dir(args.data_dir))

@@ -22,7 +22,7 @@ def test_labels_and_metadata(classifier):
     assert set(classifier.labels) == FER_CLASSES and len(classifier.labels) == 7
     metadata = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
     assert metadata["labels"] == list(classifier.labels)
-    assert metadata["calibration"]["temperature"] == pytest.approx(classifier.temperature)
+    assert metadata["calibration"]["temperature"] == pytest.approx(classifier.calibration.temperature)
     assert DEFAULT_MODEL.stat().st_size <= 4_000_000
 
 

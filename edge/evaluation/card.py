@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from edge.calibration import Calibration
 from edge.evaluation.degrade import MONITOR
 from edge.evaluation.report import held_out_gains, markdown
 
@@ -58,7 +59,7 @@ def _classroom_gates(figures: dict, ece: float) -> list[tuple[str, str, str, boo
               figures["accuracy"] >= TARGET_ACCURACY),
              ("macro-F1, 48 px (as is)", f"{figures['macro_f1']:.4f}", f"≥ {TARGET_MACRO_F1:.2f}",
               figures["macro_f1"] >= TARGET_MACRO_F1),
-             ("ECE after temperature scaling, 48 px", f"{ece:.4f}", f"≤ {TARGET_ECE:.2f}", ece <= TARGET_ECE)]
+             ("ECE after calibration, 48 px", f"{ece:.4f}", f"≤ {TARGET_ECE:.2f}", ece <= TARGET_ECE)]
     gates += [(f"top-1, {name}", f"{rows[name]['accuracy']:.4f}", f"≥ {target:.2f}", rows[name]["accuracy"] >= target)
               for name, target in DEGRADED_TARGETS.items() if name in rows]
     if MONITOR.name in rows:
@@ -181,7 +182,7 @@ def _recipe_text(recipe: dict, final_size: int, metadata: dict) -> str:
             f"{_augment_text(recipe['augment'])} INT8: full-integer post-training quantisation with 400 "
             "representative training images; uint8 pixels in, int8 logits out; normalisation inside the graph. " + (
                 "Inference averages each face with its mirror image (one interpreter call of 2N); the "
-                "temperature is fitted on those logits." if metadata["inference"].get("flip_average") else
+                "calibration is fitted on those logits." if metadata["inference"].get("flip_average") else
                 "Inference takes one view per face (`lsi-edge train --flip-average` ships mirror-image "
                 "averaging instead: more accuracy for twice the per-face latency; measured below)."))
 
@@ -264,8 +265,8 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
                           f"{recorded['fp32_accuracy']:.4f} (agreement {recorded['int8_fp32_agreement']:.4f})",
                           "within 1.0 point", abs(recorded["accuracy"] - recorded["fp32_accuracy"]) <= 0.01))
     lines += [
-        _row("ECE (15 bins) after temperature scaling", f"{result['ece_calibrated']:.4f} "
-             f"(before: {result['ece_uncalibrated']:.4f}, T = {result['temperature']:.3f})", f"≤ {TARGET_ECE:.2f}",
+        _row("ECE (15 bins) after calibration", f"{result['ece_calibrated']:.4f} "
+             f"(before: {result['ece_uncalibrated']:.4f}; {Calibration(**result['calibration']).describe()})", f"≤ {TARGET_ECE:.2f}",
              result["ece_calibrated"] <= TARGET_ECE),
         _row("per-face latency, batch 16, 1 thread", f"{latency.get((1, 16), float('nan')):.3f} ms median "
              f"(fastest call {fastest.get((1, 16), float('nan')):.3f} ms)", "≤ 1.0 ms (median)",
@@ -287,7 +288,7 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
         "## Data", "",
         "| file | sha256 |", "|---|---|",
         *[f"| `{name}` | `{digest}` |" for name, digest in metadata["training_data"].items()],
-        "", "Training: FER2013 Training (28,709). Selection and temperature: PublicTest (3,589). "
+        "", "Training: FER2013 Training (28,709). Selection and calibration: PublicTest (3,589). "
         "Report: PrivateTest (3,589). FER+ votes are used only for exact rows (see the data README).", "",
         "## Training recipe", "",
         _recipe_text(recipe, final_size, metadata), "",
@@ -299,8 +300,9 @@ def write_card(result: dict, metadata: dict, out: Path, sweep_file: Path, traini
         other, other_log = compared
         name = Path(result["compare"]["model"]).stem
         lines += [f"## The compared model `{name}`", "",
-                  f"{other['architecture']}, {result['compare']['model_bytes'] / 1e6:.2f} MB, temperature "
-                  f"{other['calibration']['temperature']:.3f} (fitted on PublicTest), created {other['created']}.", "",
+                  f"{other['architecture']}, {result['compare']['model_bytes'] / 1e6:.2f} MB, calibration: "
+                  f"{Calibration.from_metadata(other['calibration']).describe()} (fitted on PublicTest), "
+                  f"created {other['created']}.", "",
                   _recipe_text(other["recipe"], other["input"]["size"], other), "", _floors_text(other), "",
                   "```json", json.dumps(other["recipe"], indent=2), "```", "",
                   *_curve(other_log, other["recipe"])]

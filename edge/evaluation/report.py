@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from edge import metrics
-from edge.calibration import softmax
+from edge.calibration import Calibration, softmax
 from edge.datasets import load_fer2013, sha256_of
 from edge.evaluation.degrade import HELD_OUT_PAIRS, MONITOR, PROTOCOL, degrade_all
 from edge.evaluation.latency import classifier_latency
@@ -50,9 +50,10 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, names:
     }
 
 
-def condition_metrics(labels: np.ndarray, logits: np.ndarray, temperature: float, names: tuple[str, ...]) -> dict:
+def condition_metrics(labels: np.ndarray, logits: np.ndarray, calibration: Calibration,
+                      names: tuple[str, ...]) -> dict:
     """Accuracy, macro-F1, per-class recall and ECE of one model under one condition."""
-    probabilities = softmax(logits, temperature)
+    probabilities = calibration.probabilities(logits)
     predicted = probabilities.argmax(axis=1)
     _, recall, f1 = metrics.per_class_prf(metrics.confusion_matrix(labels, predicted, len(names)))
     return {"accuracy": metrics.accuracy(labels, predicted), "macro_f1": float(f1.mean()),
@@ -70,7 +71,7 @@ def protocol_figures(classifier: ExpressionClassifier, labels: np.ndarray, sets:
     for degradation in PROTOCOL:
         logits = batched_logits(classifier, sets[degradation.name])
         rows.append({"name": degradation.name, "held_out": degradation.held_out,
-                     **condition_metrics(labels, logits, classifier.temperature, classifier.labels)})
+                     **condition_metrics(labels, logits, classifier.calibration, classifier.labels)})
     return rows
 
 
@@ -83,7 +84,7 @@ def flip_average_other(classifier: ExpressionClassifier, labels: np.ndarray, set
     monitored condition."""
     other = _with_flip_average(classifier, not classifier.metadata.flip_average)
     return {"flip_average": other.metadata.flip_average,
-            **{name: condition_metrics(labels, batched_logits(other, sets[name]), other.temperature,
+            **{name: condition_metrics(labels, batched_logits(other, sets[name]), other.calibration,
                                        classifier.labels)["accuracy"] for name in (PROTOCOL[0].name, MONITOR.name)}}
 
 
@@ -100,7 +101,7 @@ def evaluate(shared: Path, model_path: Path | None = None, reference: Path | Non
     classifier = ExpressionClassifier.load(model_path, threads=2)
     names = classifier.labels
     logits = batched_logits(classifier, test.images)
-    calibrated = softmax(logits, classifier.temperature)
+    calibrated = classifier.calibration.probabilities(logits)
     raw = softmax(logits)
     result = {
         "model": classifier.model_path.name,
@@ -109,7 +110,7 @@ def evaluate(shared: Path, model_path: Path | None = None, reference: Path | Non
         "split": "FER2013 PrivateTest",
         "runtime": classifier.runtime_info.runtime,
         "xnnpack": classifier.runtime_info.xnnpack,
-        "temperature": classifier.temperature,
+        "calibration": classifier.calibration.as_metadata(),
         "created": classifier.metadata.raw.get("created"),
         **classification_metrics(test.labels, calibrated, names),
         "ece_uncalibrated": metrics.expected_calibration_error(test.labels, raw, ECE_BINS),
@@ -142,7 +143,7 @@ def evaluate(shared: Path, model_path: Path | None = None, reference: Path | Non
         result["compare"] = {
             "model": str(compare), "sha256": sha256_of(compare), "model_bytes": compare.stat().st_size,
             "created": previous.metadata.raw.get("created"),
-            **condition_metrics(test.labels, previous_logits, previous.temperature, names),
+            **condition_metrics(test.labels, previous_logits, previous.calibration, names),
             "degradations": protocol_figures(previous, test.labels, sets) if degradations else [],
             **({"flip_average_other": flip_average_other(previous, test.labels, sets)} if degradations else {}),
             "latency": classifier_latency(compare, seconds=latency_seconds),
@@ -188,7 +189,7 @@ def _plot_reliability(result: dict, path: Path) -> None:
     centres = (np.arange(ECE_BINS) + 0.5) / ECE_BINS
     for key, colour, label in (("uncalibrated", "tab:red", f"raw (ECE {result['ece_uncalibrated']:.3f})"),
                                ("calibrated", "tab:blue",
-                                f"T={result['temperature']:.2f} (ECE {result['ece_calibrated']:.3f})")):
+                                f"calibrated (ECE {result['ece_calibrated']:.3f})")):
         counts, confidence, acc = (np.array(a) for a in result["_reliability"][key])
         keep = counts > 0
         axis.plot(confidence[keep], acc[keep], "o-", color=colour, label=label)
@@ -213,7 +214,8 @@ def markdown(result: dict) -> str:
         f"| top-1 accuracy | {result['accuracy']:.4f} |",
         f"| macro-F1 | {result['macro_f1']:.4f} |",
         f"| ECE (15 bins), uncalibrated | {result['ece_uncalibrated']:.4f} |",
-        f"| ECE (15 bins), temperature {result['temperature']:.3f} | {result['ece_calibrated']:.4f} |",
+        f"| ECE (15 bins), calibrated ({Calibration(**result['calibration']).describe()}) | "
+        f"{result['ece_calibrated']:.4f} |",
         f"| accuracy vs FER+ majority label (n = {result['ferplus_majority']['n']}) | "
         f"{result['ferplus_majority']['accuracy']:.4f} |",
     ]

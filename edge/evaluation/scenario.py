@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from edge.calibration import Calibration
 from edge.capture.capture import Capture
 from edge.config import Config
 from edge.detect.tiling import iou
@@ -433,5 +434,5 @@ class Progress:
 
 
 def uncalibrated(classifier: ExpressionClassifier) -> ExpressionClassifier:
-    """The same model with temperature 1 (the calibration ablation)."""
-    return ExpressionClassifier(classifier.model_path, replace(classifier.metadata, temperature=1.0))
+    """The same model with plain softmax probabilities (the calibration ablation)."""
+    return ExpressionClassifier(classifier.model_path, replace(classifier.metadata, calibration=Calibration()))

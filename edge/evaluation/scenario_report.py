@@ -51,7 +51,7 @@ ABLATIONS = (
     Ablation("no hysteresis on the dominant class", {"smoothing": {"switch_margin": 0.0}}, replay=True),
     Ablation("fixed α per update (not time-aware)", {"smoothing": {"time_aware": False}}, replay=True),
     Ablation("no confidence threshold", {"smoothing": {"min_confidence": 0.0}}, replay=True),
-    Ablation("no calibration (temperature 1)", {}, uncalibrated=True),
+    Ablation("no calibration (plain softmax)", {}, uncalibrated=True),
     Ablation("no alignment (eyes not levelled)", {"classifier": {"align": False}}),
     Ablation("crop centred on the detector's box (margin 0.1, not FER2013's framing)",
              {"classifier": {"crop_margin": 0.1, "crop_offset": 0.0}}),

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from edge.calibration import softmax
+from edge.calibration import Calibration
 from edge.inference.preprocess import prepare_batch
 from edge.inference.runtime import RuntimeInfo, load_interpreter
 from edge.paths import MODELS_DIR
@@ -21,7 +21,7 @@ DEFAULT_MODEL = MODELS_DIR / "expression_int8.tflite"
 class ModelMetadata:
     labels: tuple[str, ...]
     input_size: int
-    temperature: float
+    calibration: Calibration
     flip_average: bool  # average the logits of each face and its mirror image (one interpreter call)
     raw: dict
 
@@ -32,7 +32,7 @@ class ModelMetadata:
             raise FileNotFoundError(f"{path} not found: every model needs its metadata JSON beside it")
         raw = json.loads(path.read_text())
         return cls(labels=tuple(raw["labels"]), input_size=int(raw["input"]["size"]),
-                   temperature=float(raw["calibration"]["temperature"]),
+                   calibration=Calibration.from_metadata(raw["calibration"]),
                    flip_average=bool(raw.get("inference", {}).get("flip_average", False)), raw=raw)
 
 
@@ -64,8 +64,8 @@ class ExpressionClassifier:
         return self.metadata.input_size
 
     @property
-    def temperature(self) -> float:
-        return self.metadata.temperature
+    def calibration(self) -> Calibration:
+        return self.metadata.calibration
 
     @property
     def runtime_info(self) -> RuntimeInfo:
@@ -110,4 +110,4 @@ class ExpressionClassifier:
 
     def predict(self, faces: Sequence[np.ndarray]) -> np.ndarray:
         """uint8 crops (H×W grey or H×W×3 BGR, any size) → (N, C) float32 calibrated probabilities."""
-        return softmax(self.logits(faces), self.temperature)
+        return self.calibration.probabilities(self.logits(faces))

@@ -1,4 +1,4 @@
-"""After training: export INT8 + FP32, fit the temperature on PublicTest, write the metadata."""
+"""After training: export INT8 + FP32, fit the calibration on PublicTest, write the metadata."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge import metrics
-from edge.calibration import fit_temperature, softmax
+from edge.calibration import Calibration
 from edge.datasets import FER2013_LABELS, fer2013_path, load_fer2013, sha256_of
-from edge.evaluation.report import batched_logits
+from edge.evaluation.calibrate import measure_calibration
 from edge.inference.classifier import ExpressionClassifier, ModelMetadata
 from edge.inference.preprocess import prepare_batch
 from edge.training.export import export_tflite
@@ -34,7 +33,7 @@ def training_run(run_dir: Path) -> dict:
             "stopped_early": {stage: plan["stopped_after"] for stage, plan in plans.items() if "stopped_after" in plan}}
 
 
-def _metadata(recipe: Recipe, shared: Path, flip_average: bool, temperature: float, calibration: dict,
+def _metadata(recipe: Recipe, shared: Path, flip_average: bool, calibration: dict,
               run: dict | None = None) -> dict:
     return {
         "format": "tflite",
@@ -44,11 +43,11 @@ def _metadata(recipe: Recipe, shared: Path, flip_average: bool, temperature: flo
                   "range": "raw pixel values 0-255",
                   "normalisation": "x / 127.5 - 1, inside the graph",
                   "resize": "whole crop to a square: INTER_AREA when shrinking, INTER_LINEAR when enlarging"},
-        "output": "logits; probabilities = softmax(logits / temperature)",
+        "output": "logits; probabilities = edge.calibration.Calibration (the calibration block) of the logits",
         "inference": {"flip_average": flip_average,
                       "note": ("logits of each face and its mirror image are averaged, in one interpreter call"
                                if flip_average else "one view per face")},
-        "calibration": {"temperature": temperature, "fitted_on": "FER2013 PublicTest", **calibration},
+        "calibration": calibration,
         "architecture": f"MobileNetV2 alpha={recipe.alpha:g}, {recipe.final_input_size}x{recipe.final_input_size}x1",
         "training_data": {"fer2013.npz": sha256_of(fer2013_path(shared)),
                           "ferplus_votes.csv": sha256_of(shared / "data" / "ferplus_votes.csv")},
@@ -63,7 +62,7 @@ def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path,
     """Write output (INT8 .tflite + .json) and run_dir/expression_fp32.tflite; returns both paths.
 
     flip_average: the classifier averages each face with its mirror image (a little more
-    accuracy for twice the per-face latency); the temperature is fitted on whichever logits ship.
+    accuracy for twice the per-face latency); the calibration is fitted on whichever logits ship.
     """
     splits = load_fer2013(shared, with_ferplus=False)
     rng = np.random.default_rng(recipe.seed)
@@ -74,20 +73,10 @@ def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path,
     fp32 = export_tflite(model, run_dir / "expression_fp32.tflite")
 
     metadata_path = output.with_suffix(".json")
-    metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, 1.0, {}), indent=2))
+    metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, Calibration().as_metadata()), indent=2))
     classifier = ExpressionClassifier(output, ModelMetadata.read(output), threads=2)
-    val = splits["val"]
-    val_logits = batched_logits(classifier, val.images)
-    temperature = fit_temperature(val_logits, val.labels)
-    calibration = {
-        "ece_bins": 15,
-        "val_ece_before": metrics.expected_calibration_error(val.labels, softmax(val_logits), 15),
-        "val_ece_after": metrics.expected_calibration_error(val.labels, softmax(val_logits, temperature), 15),
-        "val_accuracy": metrics.accuracy(val.labels, val_logits.argmax(axis=1)),
-    }
-    log.info("temperature %.3f: PublicTest ECE %.4f -> %.4f", temperature,
-             calibration["val_ece_before"], calibration["val_ece_after"])
-    metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, temperature, calibration,
+    calibration = measure_calibration(classifier, splits["val"])
+    metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, calibration,
                                                   training_run(run_dir)), indent=2))
     return output, fp32
 

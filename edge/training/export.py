@@ -13,7 +13,7 @@ def export_tflite(model: tf.keras.Model, path: Path, representative: np.ndarray 
     """Write FP32 TFLite, or full-integer INT8 when representative images are given.
 
     INT8: uint8 raw pixels in (the calibrated input range is 0–255, so scale 1, zero point 0),
-    int8 logits out; the caller dequantises and applies the temperature.
+    int8 logits out; the caller dequantises and applies the calibration.
     """
     with tempfile.TemporaryDirectory() as saved_model:
         # Keras 3 → SavedModel → TFLite is the conversion path that freezes the variables.

@@ -73,13 +73,24 @@ class Calibration:
         return float(-np.mean(np.log(np.maximum(probabilities[np.arange(len(labels)), labels], _EPS))))
 
     @classmethod
-    def from_metadata(cls, calibration: dict) -> "Calibration":
-        """The model metadata's "calibration" block (models fitted before the class map: temperature only)."""
-        return cls(float(calibration["temperature"]), float(calibration.get("slope", 1.0)),
-                   float(calibration.get("offset", 0.0)))
+    def from_metadata(cls, block: dict) -> "Calibration":
+        """The model metadata's "calibration" block: its "class_map" when there is one, else its
+        "temperature" (which stays the NLL-optimal temperature alone, so that software that knows
+        only temperature scaling still reads a newer model sensibly)."""
+        mapped = block.get("class_map")
+        if mapped:
+            return cls(float(mapped["temperature"]), float(mapped["slope"]), float(mapped["offset"]))
+        return cls(float(block["temperature"]))
 
     def as_metadata(self) -> dict:
         return {"temperature": self.temperature, "slope": self.slope, "offset": self.offset}
+
+    def metadata_block(self, temperature_alone: float) -> dict:
+        """The "calibration" block that from_metadata reads back as this calibration."""
+        block: dict = {"temperature": temperature_alone}
+        if (self.slope, self.offset) != (1.0, 0.0):
+            block["class_map"] = self.as_metadata()
+        return block
 
     def describe(self) -> str:
         text = f"temperature {self.temperature:.3f}"

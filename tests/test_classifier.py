@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from edge.calibration import Calibration
 from edge.inference import ExpressionClassifier
 from edge.inference.classifier import DEFAULT_MODEL
 
@@ -22,7 +23,7 @@ def test_labels_and_metadata(classifier):
     assert set(classifier.labels) == FER_CLASSES and len(classifier.labels) == 7
     metadata = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
     assert metadata["labels"] == list(classifier.labels)
-    assert metadata["calibration"]["temperature"] == pytest.approx(classifier.calibration.temperature)
+    assert Calibration.from_metadata(metadata["calibration"]) == classifier.calibration
     assert DEFAULT_MODEL.stat().st_size <= 4_000_000
 
 

@@ -88,5 +88,7 @@ def test_calibration_fit_beats_temperature_alone_where_one_temperature_cannot_fi
     assert fitted.negative_log_likelihood(test_logits, test_labels) == pytest.approx(best, abs=0.005)
     assert temperature_only.negative_log_likelihood(test_logits, test_labels) > best + 0.005
     assert metrics.expected_calibration_error(test_labels, fitted.probabilities(test_logits)) < 0.02
-    assert Calibration.from_metadata(fitted.as_metadata()) == fitted
+    block = fitted.metadata_block(temperature_only.temperature)
+    assert Calibration.from_metadata(block) == fitted
+    assert block["temperature"] == temperature_only.temperature  # what software before the map reads
     assert Calibration.from_metadata({"temperature": 0.9}) == Calibration(0.9)  # a model fitted before the map

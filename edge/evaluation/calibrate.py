@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from edge import metrics
-from edge.calibration import fit_calibration, softmax
+from edge.calibration import fit_calibration, fit_temperature, softmax
 from edge.datasets import Split, load_fer2013
 from edge.evaluation.report import ECE_BINS, batched_logits
 from edge.inference.classifier import DEFAULT_MODEL, ExpressionClassifier
@@ -23,7 +23,8 @@ def measure_calibration(classifier: ExpressionClassifier, val: Split) -> dict:
     """The metadata's "calibration" block: parameters and PublicTest ECE before and after."""
     logits = batched_logits(classifier, val.images)
     fitted = fit_calibration(logits, val.labels)
-    block = {**fitted.as_metadata(), "fitted_on": "FER2013 PublicTest", "ece_bins": ECE_BINS,
+    block = {**fitted.metadata_block(fit_temperature(logits, val.labels)), "fitted_on": "FER2013 PublicTest",
+             "ece_bins": ECE_BINS,
              "val_ece_before": metrics.expected_calibration_error(val.labels, softmax(logits), ECE_BINS),
              "val_ece_after": metrics.expected_calibration_error(val.labels, fitted.probabilities(logits), ECE_BINS),
              "val_accuracy": metrics.accuracy(val.labels, logits.argmax(axis=1))}

@@ -73,7 +73,7 @@ def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path,
     fp32 = export_tflite(model, run_dir / "expression_fp32.tflite")
 
     metadata_path = output.with_suffix(".json")
-    metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, Calibration().as_metadata()), indent=2))
+    metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, Calibration().metadata_block(1.0)), indent=2))
     classifier = ExpressionClassifier(output, ModelMetadata.read(output), threads=2)
     calibration = measure_calibration(classifier, splits["val"])
     metadata_path.write_text(json.dumps(_metadata(recipe, shared, flip_average, calibration,

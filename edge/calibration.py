@@ -62,9 +62,13 @@ class Calibration:
     slope: float = 1.0
     offset: float = 0.0
 
+    @property
+    def has_class_map(self) -> bool:
+        return (self.slope, self.offset) != (1.0, 0.0)
+
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         scaled = softmax(logits, self.temperature)
-        if (self.slope, self.offset) == (1.0, 0.0):
+        if not self.has_class_map:
             return scaled
         return rescale_class_probabilities(scaled, self.slope, self.offset)
 
@@ -88,13 +92,13 @@ class Calibration:
     def metadata_block(self, temperature_alone: float) -> dict:
         """The "calibration" block that from_metadata reads back as this calibration."""
         block: dict = {"temperature": temperature_alone}
-        if (self.slope, self.offset) != (1.0, 0.0):
+        if self.has_class_map:
             block["class_map"] = self.as_metadata()
         return block
 
     def describe(self) -> str:
         text = f"temperature {self.temperature:.3f}"
-        if (self.slope, self.offset) != (1.0, 0.0):
+        if self.has_class_map:
             sign = "+" if self.offset >= 0 else "−"
             text += f", then σ({self.slope:.3f}·logit p {sign} {abs(self.offset):.3f}) per class"
         return text

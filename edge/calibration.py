@@ -104,10 +104,11 @@ class Calibration:
         return text
 
 
-def fit_calibration(logits: np.ndarray, labels: np.ndarray) -> Calibration:
-    """The three parameters minimising validation NLL, from the NLL-optimal temperature and the
-    identity map (Nelder-Mead over log T, slope, offset); never worse than temperature alone."""
-    temperature_only = Calibration(fit_temperature(logits, labels))
+def fit_calibration(logits: np.ndarray, labels: np.ndarray, temperature_alone: float | None = None) -> Calibration:
+    """The three parameters minimising validation NLL, from the NLL-optimal temperature (fitted here
+    unless given) and the identity map (Nelder-Mead over log T, slope, offset); never worse than
+    temperature alone."""
+    temperature_only = Calibration(fit_temperature(logits, labels) if temperature_alone is None else temperature_alone)
 
     def loss(params: np.ndarray) -> float:
         return Calibration(float(np.exp(params[0])), float(params[1]), float(params[2])).negative_log_likelihood(

@@ -2,8 +2,14 @@ import numpy as np
 import pytest
 
 from edge import metrics
-from edge.calibration import (Calibration, fit_calibration, fit_temperature, negative_log_likelihood,
-                              rescale_class_probabilities, softmax)
+from edge.calibration import (
+    Calibration,
+    fit_calibration,
+    fit_temperature,
+    negative_log_likelihood,
+    rescale_class_probabilities,
+    softmax,
+)
 
 
 def test_confusion_and_per_class_scores():

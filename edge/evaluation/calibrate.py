@@ -6,7 +6,6 @@ that already exists (then re-measure its confusion: it is measured on calibrated
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from edge import metrics
 from edge.calibration import fit_calibration, fit_temperature, softmax
 from edge.datasets import Split, load_fer2013
 from edge.evaluation.report import ECE_BINS, batched_logits
-from edge.inference.classifier import DEFAULT_MODEL, ExpressionClassifier
+from edge.inference.classifier import DEFAULT_MODEL, ExpressionClassifier, edit_metadata
 
 log = logging.getLogger("lsi_edge.eval")
 
@@ -22,8 +21,9 @@ log = logging.getLogger("lsi_edge.eval")
 def measure_calibration(classifier: ExpressionClassifier, val: Split) -> dict:
     """The metadata's "calibration" block: parameters and PublicTest ECE before and after."""
     logits = batched_logits(classifier, val.images)
-    fitted = fit_calibration(logits, val.labels)
-    block = {**fitted.metadata_block(fit_temperature(logits, val.labels)), "fitted_on": "FER2013 PublicTest",
+    temperature_alone = fit_temperature(logits, val.labels)
+    fitted = fit_calibration(logits, val.labels, temperature_alone)
+    block = {**fitted.metadata_block(temperature_alone), "fitted_on": "FER2013 PublicTest",
              "ece_bins": ECE_BINS,
              "val_ece_before": metrics.expected_calibration_error(val.labels, softmax(logits), ECE_BINS),
              "val_ece_after": metrics.expected_calibration_error(val.labels, fitted.probabilities(logits), ECE_BINS),
@@ -37,10 +37,11 @@ def record_calibration(model_path: Path | None, shared: Path) -> dict:
     """Fit on PublicTest and write into the model's metadata JSON; returns the block written."""
     classifier = ExpressionClassifier.load(model_path or DEFAULT_MODEL, threads=2)
     block = measure_calibration(classifier, load_fer2013(shared, with_ferplus=False)["val"])
-    metadata_path = classifier.model_path.with_suffix(".json")
-    metadata = json.loads(metadata_path.read_text())
-    metadata["calibration"] = block
-    # The PrivateTest ECE recorded when the model shipped no longer holds; the model report measures it.
-    metadata.get("metrics", {}).pop("ece_calibrated", None)
-    metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")
+
+    def replace_calibration(metadata: dict) -> None:
+        metadata["calibration"] = block
+        # The PrivateTest ECE recorded when the model shipped no longer holds; the model report measures it.
+        metadata.get("metrics", {}).pop("ece_calibrated", None)
+
+    edit_metadata(classifier.model_path, replace_calibration)
     return block

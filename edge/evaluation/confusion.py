@@ -13,14 +13,13 @@ PublicTest only: PrivateTest stays for the model report, and the scripted scenes
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from edge.datasets import load_fer2013
 from edge.evaluation.degrade import compress, downscale, gaussian_blur
-from edge.inference.classifier import DEFAULT_MODEL, ExpressionClassifier
+from edge.inference.classifier import DEFAULT_MODEL, ExpressionClassifier, edit_metadata
 from edge.lsi.quantify import CONFUSION_CROP_PX, measure_confusion
 from edge.readability.sharpness import sharpness, sharpness_floor
 
@@ -85,8 +84,5 @@ def record(model_path: Path | None, shared: Path) -> dict:
     """Measure and write into the model's metadata JSON; returns what was written."""
     model_path = Path(model_path or DEFAULT_MODEL)
     measured = measure(ExpressionClassifier.load(model_path), shared)
-    metadata_path = model_path.with_suffix(".json")
-    metadata = json.loads(metadata_path.read_text())
-    metadata.update(measured)
-    metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")
+    edit_metadata(model_path, lambda metadata: metadata.update(measured))
     return measured

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -34,6 +34,14 @@ class ModelMetadata:
         return cls(labels=tuple(raw["labels"]), input_size=int(raw["input"]["size"]),
                    calibration=Calibration.from_metadata(raw["calibration"]),
                    flip_average=bool(raw.get("inference", {}).get("flip_average", False)), raw=raw)
+
+
+def edit_metadata(model_path: Path, edit: Callable[[dict], None]) -> None:
+    """Read the model's metadata JSON, let edit change it in place, write it back."""
+    path = model_path.with_suffix(".json")
+    metadata = json.loads(path.read_text())
+    edit(metadata)
+    path.write_text(json.dumps(metadata, indent=2) + "\n")
 
 
 class ExpressionClassifier:

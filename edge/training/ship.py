@@ -13,7 +13,7 @@ import numpy as np
 from edge.calibration import Calibration
 from edge.datasets import FER2013_LABELS, fer2013_path, load_fer2013, sha256_of
 from edge.evaluation.calibrate import measure_calibration
-from edge.inference.classifier import ExpressionClassifier, ModelMetadata
+from edge.inference.classifier import ExpressionClassifier, ModelMetadata, edit_metadata
 from edge.inference.preprocess import prepare_batch
 from edge.training.export import export_tflite
 from edge.training.recipe import Recipe
@@ -83,14 +83,11 @@ def ship(model, recipe: Recipe, shared: Path, run_dir: Path, output: Path,
 
 def record_headline(output: Path, result: dict) -> None:
     """Copy the PrivateTest headline figures into the model's metadata."""
-    metadata_path = output.with_suffix(".json")
-    metadata = json.loads(metadata_path.read_text())
-    metadata["metrics"] = {
+    headline = {
         "split": result["split"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"],
         "ece_uncalibrated": result["ece_uncalibrated"], "ece_calibrated": result["ece_calibrated"],
         "ferplus_majority_accuracy": result["ferplus_majority"]["accuracy"],
         **({"fp32_accuracy": result["reference"]["accuracy"],
             "int8_fp32_agreement": result["reference"]["agreement_with_int8"]} if "reference" in result else {}),
     }
-    metadata["sha256"] = sha256_of(output)
-    metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")
+    edit_metadata(output, lambda metadata: metadata.update(metrics=headline, sha256=sha256_of(output)))

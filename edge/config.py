@@ -180,6 +180,10 @@ class LsiConfig(_Section):
                                 "(corrected for the model's measured confusion at each face size), em (prior "
                                 "re-estimation), average (mean probabilities), count (each face's top class); "
                                 "compared in docs/evaluation.md")
+    em_support_rank: int = Field(
+        2, ge=0, le=len(FER2013_LABELS), description="em shares: no class's share exceeds the share of the "
+        "window's readings that rank it among their this many most likely classes, so a camera on which the model "
+        "is less confident than calibrated cannot conjure a class no face shows; 0 lifts the limit")
 
     @field_validator("weights")
     @classmethod

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from edge.calibration import Calibration
+from edge.calibration import Calibration, softmax
 from edge.capture.capture import Capture
 from edge.config import Config
 from edge.detect.tiling import iou
@@ -100,6 +100,19 @@ def replay(recording: SceneRecording, cfg: Config, labels: tuple[str, ...]) -> S
         windows.append(last)
     return SceneRecording(recording.scene, updates, windows, recording.epoch_offset, recording.frames,
                           recording.confusion)
+
+
+def flattened(recording: SceneRecording, factor: float) -> SceneRecording:
+    """The same recording with every reading's probabilities made flatter, p^(1/factor) renormalised: a
+    model less confident on this camera than its calibration says (factor > 1)."""
+    updates = []
+    for record in recording.updates:
+        readings = tuple(reading if reading.probabilities is None else
+                         replace(reading, probabilities=softmax(np.log(np.maximum(reading.probabilities, 1e-12)),
+                                                                factor))
+                         for reading in record.update.readings)
+        updates.append(replace(record, update=replace(record.update, readings=readings)))
+    return replace(recording, updates=updates)
 
 
 # -- matching ----------------------------------------------------------------------------------------

@@ -6,6 +6,12 @@ swells. With M[i] = E[p | true class i] measured on held-out faces (FER2013 Publ
 size), the mean probability vector p̄ of a window satisfies p̄ ≈ Mᵀq for the true shares q, so q is
 recovered by least squares on the simplex (probabilistic adjusted classify-and-count; Bella et
 al. 2010). EM re-estimation of the priors (Saerens et al. 2002) is the other estimator compared.
+
+EM trusts the calibration: where a camera makes the model less confident than PublicTest did, the
+probabilities of a rare class (disgust: 1.5 % of the faces it was calibrated on) rise above its
+prior on every face, and unconstrained EM turns that into a large share of a class no face shows.
+So the shipped EM is a constrained maximum likelihood: no class's share may exceed the share of the
+window's readings that rank it among their `support_rank` most likely classes.
 """
 
 from __future__ import annotations
@@ -67,13 +73,38 @@ def adjusted_shares(mean_by_band: np.ndarray, count_by_band: np.ndarray, model: 
     return q / q.sum() if q.sum() > 0 else np.full(classes, 1.0 / classes)
 
 
-def em_shares(probabilities: np.ndarray, prior: np.ndarray, iterations: int = 100, tolerance: float = 1e-6) -> np.ndarray:
-    """Saerens–Latinne–Decaestecker: re-weight posteriors by q / prior until q stops changing."""
-    q = prior.copy()
+def support_caps(probabilities: np.ndarray, rank: int) -> np.ndarray:
+    """(C,): the share of rows that rank each class among their `rank` most likely; all 1 for rank 0."""
+    classes = probabilities.shape[1]
+    if rank <= 0 or rank >= classes:
+        return np.ones(classes)
+    top = np.argsort(-probabilities, axis=1)[:, :rank]
+    return np.bincount(top.ravel(), minlength=classes) / len(probabilities)
+
+
+def capped_proportions(expected: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """argmax Σ e_k log q_k over q ≥ 0, Σq = 1, q ≤ caps (Σ caps ≥ 1): q_k = min(cap_k, λ·e_k), the
+    classes at their cap found by raising the set until it no longer grows."""
+    capped = np.zeros(len(expected), bool)
+    for _ in range(len(expected)):
+        scale = (1.0 - caps[capped].sum()) / max(expected[~capped].sum(), 1e-12)
+        grown = capped | (scale * expected > caps)
+        if (grown == capped).all():
+            break
+        capped = grown
+    return np.where(capped, caps, scale * expected)
+
+
+def em_shares(probabilities: np.ndarray, prior: np.ndarray, support_rank: int = 0, iterations: int = 200,
+              tolerance: float = 1e-7) -> np.ndarray:
+    """Saerens–Latinne–Decaestecker: re-weight posteriors by q / prior until q stops changing; with
+    support_rank > 0 each M-step keeps every share within support_caps (constrained maximum likelihood)."""
+    caps = support_caps(probabilities, support_rank)
+    q = capped_proportions(prior, caps)
     for _ in range(iterations):
         weighted = probabilities * (q / prior)
         weighted /= weighted.sum(axis=1, keepdims=True)
-        updated = weighted.mean(axis=0)
+        updated = capped_proportions(weighted.mean(axis=0), caps)
         if np.abs(updated - q).max() < tolerance:
             return updated
         q = updated
@@ -81,15 +112,16 @@ def em_shares(probabilities: np.ndarray, prior: np.ndarray, iterations: int = 10
 
 
 def window_shares(method: str, probabilities: np.ndarray, crop_px: np.ndarray,
-                  model: ConfusionModel | None) -> np.ndarray:
-    """Class shares from the readable face-updates of a window: probabilities (N, C), crop sizes (N,)."""
+                  model: ConfusionModel | None, support_rank: int = 0) -> np.ndarray:
+    """Class shares from the readable face-updates of a window: probabilities (N, C), crop sizes (N,);
+    support_rank: the EM's support constraint (see em_shares)."""
     classes = probabilities.shape[1]
     if method == "count":
         return np.bincount(probabilities.argmax(axis=1), minlength=classes) / len(probabilities)
     if method == "average" or model is None:
         return probabilities.mean(axis=0)
     if method == "em":
-        return em_shares(probabilities, model.prior)
+        return em_shares(probabilities, model.prior, support_rank)
     bands = np.array([model.band(px) for px in crop_px])
     means = np.zeros((len(model.crop_px), classes))
     counts = np.zeros(len(model.crop_px))

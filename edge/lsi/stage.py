@@ -22,7 +22,7 @@ class IndexStage:
         self.smoother = TrackSmoother(smoothing)
         self.weights = weight_vector(lsi_cfg.weights, labels) if expression else None
         self.aggregator = WindowAggregator(labels, lsi_cfg.window_seconds, privacy.min_faces, self.weights,
-                                           lsi_cfg.shares, confusion, epoch_offset)
+                                           lsi_cfg.shares, confusion, epoch_offset, lsi_cfg.em_support_rank)
 
     def update(self, update: TrackUpdate) -> tuple[list[WindowAggregate], dict[str, TrackDescriptors]]:
         """Windows closed by this update, and the smoothed state of every face read in it."""

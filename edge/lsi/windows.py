@@ -73,10 +73,11 @@ class WindowAggregator:
 
     def __init__(self, labels: tuple[str, ...], window_seconds: float, min_faces: int, weights: np.ndarray | None,
                  share_method: str = "adjusted", confusion: ConfusionModel | None = None,
-                 epoch_offset: float = 0.0):
+                 epoch_offset: float = 0.0, support_rank: int = 0):
         """weights None: attention mode (no expression part)."""
         self.labels, self.window, self.min_faces = labels, window_seconds, min_faces
         self.weights, self.share_method, self.confusion = weights, share_method, confusion
+        self.support_rank = support_rank
         self.negative = None if weights is None else weights < 0
         self.epoch_offset = epoch_offset  # source time + offset = epoch seconds
         self._current: _Accumulator | None = None
@@ -120,7 +121,8 @@ class WindowAggregator:
 
     def _shares(self, rows: list[tuple[np.ndarray, float]]) -> np.ndarray:
         probabilities = np.stack([p for p, _ in rows]).astype(np.float64)
-        return window_shares(self.share_method, probabilities, np.array([px for _, px in rows]), self.confusion)
+        return window_shares(self.share_method, probabilities, np.array([px for _, px in rows]), self.confusion,
+                             self.support_rank)
 
     def _lsi_interval(self, acc: _Accumulator) -> tuple[float, float]:
         """Bootstrap over faces (tracks): the interval a teacher can read the LSI with."""

@@ -95,16 +95,17 @@ def capped_proportions(expected: np.ndarray, caps: np.ndarray) -> np.ndarray:
     return np.where(capped, caps, scale * expected)
 
 
-def em_shares(probabilities: np.ndarray, prior: np.ndarray, support_rank: int = 0, iterations: int = 200,
-              tolerance: float = 1e-7) -> np.ndarray:
+def em_shares(probabilities: np.ndarray, prior: np.ndarray, support_rank: int = 0, iterations: int = 100,
+              tolerance: float = 1e-6) -> np.ndarray:
     """Saerens–Latinne–Decaestecker: re-weight posteriors by q / prior until q stops changing; with
     support_rank > 0 each M-step keeps every share within support_caps (constrained maximum likelihood)."""
     caps = support_caps(probabilities, support_rank)
     q = capped_proportions(prior, caps)
     for _ in range(iterations):
-        weighted = probabilities * (q / prior)
-        weighted /= weighted.sum(axis=1, keepdims=True)
-        updated = capped_proportions(weighted.mean(axis=0), caps)
+        ratio = q / prior
+        # E-step and the M-step's expected class counts in two matrix-vector products
+        expected = ratio * (probabilities.T @ (1.0 / (probabilities @ ratio))) / len(probabilities)
+        updated = capped_proportions(expected, caps)
         if np.abs(updated - q).max() < tolerance:
             return updated
         q = updated

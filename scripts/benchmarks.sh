@@ -70,6 +70,11 @@ fi
 
 if [ "${LSI_EDGE_BENCH_SCENES:-1}" != 0 ] && [ -f "$shared/data/fer2013.npz" ]; then
     git worktree add --detach "$work/scenes-baseline" "$scenes_baseline" >/dev/null 2>&1
+    # The scenes are the measuring instrument: both versions play this checkout's classrooms (its
+    # generator and face bank), so the comparison is over the same pixels and the same truth.
+    rm -rf "$work/scenes-baseline/edge/scenes"
+    cp -r edge/scenes "$work/scenes-baseline/edge/scenes"
+    cp edge/datasets.py "$work/scenes-baseline/edge/datasets.py"
     # Both versions read faces with this checkout's expression model, so the comparison shows what
     # detection, tracking and the schedule changed, not what a newer model changed.
     model=$("$python" -c "from edge.config import load_config; print(load_config(None, {}).classifier.model_path)")

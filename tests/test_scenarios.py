@@ -17,8 +17,9 @@ from edge.scenes.script import ScenarioError, load_scenario, load_scenarios
 from edge.scenes.timeline import plan_students, state_at
 
 SHARED = shared_dir()
-needs_fer2013 = pytest.mark.skipif(not fer2013_path(SHARED).is_file(),
-                                   reason=f"FER2013 not found at {fer2013_path(SHARED)} (shared data absent)")
+needs_fer2013 = pytest.mark.skipif(  # the scenes' faces, and the FER+ votes that pick them
+    not (fer2013_path(SHARED).is_file() and (SHARED / "data" / "ferplus_votes.csv").is_file()),
+    reason=f"FER2013 or its FER+ votes not found in {SHARED / 'data'} (shared data absent)")
 
 SHORT_SCENE = """
 name: ci-short
@@ -75,6 +76,28 @@ def test_timeline_truth_follows_the_script(tmp_path):
     assert all(state_at(p, 4.0, 960).label == 6 for p in plans)  # neutral before the joke
     assert all(state_at(p, 12.0, 960).label == 3 for p in plans)  # happy during it
     assert all(state_at(p, t, 960).readable for p in plans for t in np.arange(0, 20, 0.5))
+
+
+def test_agreed_labels_keep_faces_whose_label_most_annotators_chose():
+    from edge.datasets import agreed_labels
+
+    votes = np.array([[0.6, 0.1, 0.1, 0.1, 0.1, 0.0, 0.0],  # label 0 leads: agreed
+                      [0.4, 0.0, 0.0, 0.0, 0.0, 0.0, 0.6],  # annotators saw neutral: not agreed
+                      [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5],  # a tie is no agreement
+                      [np.nan] * 7,  # no valid votes (a non-exact row)
+                      [0.0, 0.0, 0.3, 0.0, 0.2, 0.0, 0.0]], np.float32)  # fear leads among few votes
+    labels = np.array([0, 0, 0, 0, 2])
+    assert agreed_labels(labels, votes).tolist() == [True, False, False, False, True]
+
+
+@needs_fer2013
+def test_scene_faces_carry_labels_fer_plus_agrees_with():
+    from edge.datasets import agreed_labels, load_fer2013
+
+    test = load_fer2013(SHARED)["test"]
+    bank = FaceBank.from_shared(SHARED)
+    agreed = agreed_labels(test.labels, test.ferplus)
+    assert all(agreed[bank.by_class[k]].all() and len(bank.by_class[k]) >= 15 for k in range(7))
 
 
 @needs_fer2013

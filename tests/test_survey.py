@@ -35,8 +35,9 @@ from edge.types import Detection
 from tests.test_run_cli import run_cli
 
 SHARED = shared_dir()
-needs_fer2013 = pytest.mark.skipif(not fer2013_path(SHARED).is_file(),
-                                   reason=f"FER2013 not found at {fer2013_path(SHARED)} (shared data absent)")
+needs_fer2013 = pytest.mark.skipif(  # the scenes' faces, and the FER+ votes that pick them
+    not (fer2013_path(SHARED).is_file() and (SHARED / "data" / "ferplus_votes.csv").is_file()),
+    reason=f"FER2013 or its FER+ votes not found in {SHARED / 'data'} (shared data absent)")
 SCENE_SECONDS = 6.0
 
 # -- the verdict: pure rules over the figures ----------------------------------------------------------

@@ -5,7 +5,10 @@ scripted expression, warped for the head pose (yaw narrows it, looking down comp
 lets the crown of the head cover it, roll turns it), sometimes covered by a hand or a book. The
 camera adds lighting drift, a backlit window, optics blur and sensor noise; the video writer adds
 compression (MJPEG at the scenario's quality). Only PrivateTest is used: PublicTest stays
-free for calibration and for measuring the model's confusion.
+free for calibration and for measuring the model's confusion. And only faces whose FER2013 label
+FER+'s ten annotators agree with: a third of PrivateTest's labels are not what most people see in
+the face (five in six of its "fear" faces), and a truth that is wrong that often would measure the
+labels' noise, not the product (it flattens the slope of product against truth).
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from edge.scenes.timeline import StudentPlan, StudentState, plan_students, state
 class FaceBank:
     """PrivateTest faces by class; an image key picks one deterministically.
 
-    `usable` leaves out images the detector cannot find even large and clean (a tenth of FER2013:
-    faces cut off by the crop, drawings, hands over the face), so that the scenes measure the
-    room's conditions rather than those images.
+    `usable` leaves out images whose label FER+ disagrees with (see edge.datasets.agreed_labels) and
+    images the detector cannot find even large and clean (a tenth of FER2013: faces cut off by the
+    crop, drawings, hands over the face), so that the scenes measure the room's conditions rather
+    than those images.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, usable: np.ndarray | None = None):
@@ -39,13 +43,15 @@ class FaceBank:
 
     @classmethod
     def from_shared(cls, shared, cache_dir: Path | None = None) -> "FaceBank":
-        """The PrivateTest bank; with a cache folder, only the faces the detector finds when clean."""
-        from edge.datasets import fer2013_path, sha256_of
+        """The PrivateTest bank of agreed labels; with a cache folder, only the faces the detector
+        finds when clean."""
+        from edge.datasets import agreed_labels, fer2013_path, load_fer2013, sha256_of
 
-        archive = np.load(fer2013_path(shared))
-        images, labels = archive["x_test"], archive["y_test"]
+        test = load_fer2013(shared)["test"]
+        images, labels = test.images, test.labels
+        agreed = agreed_labels(labels, test.ferplus)
         if cache_dir is None:
-            return cls(images, labels)
+            return cls(images, labels, agreed)
         from edge.scenes.cache import GENERATOR_VERSION  # the probe renders with this generator
 
         cached = Path(cache_dir) / f"detectable-v{GENERATOR_VERSION}-{sha256_of(fer2013_path(shared))[:16]}.npy"
@@ -55,7 +61,7 @@ class FaceBank:
             usable = detectable_faces(images)
             cached.parent.mkdir(parents=True, exist_ok=True)
             np.save(cached, usable)
-        return cls(images, labels, usable)
+        return cls(images, labels, usable & agreed)
 
     def face(self, label: int, key: int) -> np.ndarray:
         pool = self.by_class[label]

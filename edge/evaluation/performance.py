@@ -79,7 +79,9 @@ def _scenes_section(folder: Path, meta: dict) -> list[str]:
              f"in this run; the baseline here is {meta['scenes_baseline']['label'].split(' ')[0]}, the last commit "
              "before the detection schedule (the commits between the version above and it changed the index, "
              "not detection), so that only the detection changes are compared. Both versions read faces with "
-             f"the same expression model, this version's `{cur.get('model', '?')}`.", ""]
+             f"the same expression model, this version's `{cur.get('model', '?')}`, and play the same classrooms, "
+             "this version's (its scene generator and face bank), so both are measured on the same pixels and "
+             "truth.", ""]
     rows = []
     for label, getter, digits in (
             ("recall ≤ 20 px", lambda o: o["detection"]["recall"]["≤20"], 3),

@@ -180,6 +180,11 @@ class LsiConfig(_Section):
                                 "(corrected for the model's measured confusion at each face size), em (prior "
                                 "re-estimation), average (mean probabilities), count (each face's top class); "
                                 "compared in docs/evaluation.md")
+    shares_from: Literal["readings", "smoothed"] = Field(
+        "readings", description="rows the window's class shares are estimated from: readings (each update's "
+        "calibrated probabilities, what the estimators assume; the window already averages over time) or smoothed "
+        "(each face's EMA state, which lags across window boundaries); the smoothed state always drives the "
+        "face's dominant class")
     em_support_rank: int = Field(
         2, ge=0, le=len(FER2013_LABELS), description="em shares: no class's share exceeds the share of the "
         "window's readings that rank it among their this many most likely classes, so a camera on which the model "

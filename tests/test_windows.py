@@ -12,10 +12,12 @@ WEIGHTS = weight_vector(DEFAULT_LSI_WEIGHTS, FER2013_LABELS)
 HAPPY, SAD, NEUTRAL = 3, 4, 6
 
 
-def _read(dominant: int = HAPPY, changed: bool = False, crop_px: float = 60.0) -> ReadFace:
+def _read(dominant: int = HAPPY, changed: bool = False, crop_px: float = 60.0, reading: int | None = None) -> ReadFace:
+    """A face whose smoothed state is `dominant` and whose latest reading is `reading` (default: the same)."""
     probabilities = np.eye(7, dtype=np.float32)[dominant]
     descriptors = TrackDescriptors(probabilities, dominant, 1.0, int(changed), 0.1, 0.0, changed)
-    return ReadFace(float(lsi(probabilities, WEIGHTS)), descriptors, crop_px)
+    return ReadFace(float(lsi(probabilities, WEIGHTS)), descriptors, crop_px,
+                    np.eye(7, dtype=np.float32)[dominant if reading is None else reading])
 
 
 def _faces(count: int, dominant: int = HAPPY, prefix: str = "id") -> dict[str, ReadFace]:
@@ -114,3 +116,16 @@ def test_drop_alert_fires_once_after_being_sustained():
     fired += [(w.window_start, a.kind) for w in [agg.flush()] for a in monitor.check(w)]
     assert [kind for _, kind in fired] == ["lsi_drop", "lsi_drop"]  # two separate episodes
     assert fired[0][0] == 15.0  # 10 s of drop: windows starting at 10 and 15
+
+
+def test_shares_come_from_the_readings_unless_told_to_use_the_smoothed_state():
+    """Smoothed states lag: just after a joke ends they still say happy while every reading says neutral."""
+    figures = {}
+    for source in ("readings", "smoothed"):
+        agg = WindowAggregator(FER2013_LABELS, 5.0, 3, WEIGHTS, "count", shares_from=source)
+        for k in range(10):
+            agg.add(k * 0.5, present=4, heads_up=4, read={f"id{i}": _read(HAPPY, reading=NEUTRAL) for i in range(4)})
+        figures[source] = agg.flush()
+    assert figures["readings"].emotions["neutral"] == 1.0 and figures["smoothed"].emotions["happy"] == 1.0
+    assert figures["readings"].lsi < figures["smoothed"].lsi
+    assert figures["readings"].transitions == figures["smoothed"].transitions  # the face's own state is unchanged

@@ -50,6 +50,8 @@ ABLATIONS = (
     Ablation("shares: EM prior re-estimation", {"lsi": {"shares": "em"}}, replay=True),
     Ablation("shares: adjusted for the model's confusion", {"lsi": {"shares": "adjusted"}}, replay=True),
     Ablation("shares: EM without its support constraint", {"lsi": {"em_support_rank": 0}}, replay=True),
+    Ablation("shares from each face's smoothed state, not its readings", {"lsi": {"shares_from": "smoothed"}},
+             replay=True),
     Ablation(f"probabilities {MISCALIBRATION - 1:.0%} flatter than calibrated (a less confident camera)", {},
              replay=True, flatten=MISCALIBRATION),
     Ablation(f"probabilities {MISCALIBRATION - 1:.0%} flatter, EM without its support constraint",

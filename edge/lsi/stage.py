@@ -22,7 +22,8 @@ class IndexStage:
         self.smoother = TrackSmoother(smoothing)
         self.weights = weight_vector(lsi_cfg.weights, labels) if expression else None
         self.aggregator = WindowAggregator(labels, lsi_cfg.window_seconds, privacy.min_faces, self.weights,
-                                           lsi_cfg.shares, confusion, epoch_offset, lsi_cfg.em_support_rank)
+                                           lsi_cfg.shares, confusion, epoch_offset, lsi_cfg.em_support_rank,
+                                           lsi_cfg.shares_from)
 
     def update(self, update: TrackUpdate) -> tuple[list[WindowAggregate], dict[str, TrackDescriptors]]:
         """Windows closed by this update, and the smoothed state of every face read in it."""
@@ -36,7 +37,7 @@ class IndexStage:
             if descriptors is not None:
                 states[reading.track_id] = descriptors
                 read[reading.track_id] = ReadFace(lsi(descriptors.smoothed, self.weights), descriptors,
-                                                  reading.crop_px)
+                                                  reading.crop_px, reading.probabilities)
         heads_up = sum(int(reading.heads_up) for reading in update.readings)
         return self.aggregator.add(update.timestamp, update.present, heads_up, read), states
 

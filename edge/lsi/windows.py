@@ -27,6 +27,7 @@ class ReadFace:
     score: float  # face LSI from its smoothed probabilities
     descriptors: TrackDescriptors
     crop_px: float  # side of the frame region the classifier saw
+    probabilities: np.ndarray  # this update's calibrated reading
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,11 @@ class WindowAggregator:
 
     def __init__(self, labels: tuple[str, ...], window_seconds: float, min_faces: int, weights: np.ndarray | None,
                  share_method: str = "adjusted", confusion: ConfusionModel | None = None,
-                 epoch_offset: float = 0.0, support_rank: int = 0):
-        """weights None: attention mode (no expression part)."""
+                 epoch_offset: float = 0.0, support_rank: int = 0, shares_from: str = "readings"):
+        """weights None: attention mode (no expression part); shares_from: see LsiConfig.shares_from."""
         self.labels, self.window, self.min_faces = labels, window_seconds, min_faces
         self.weights, self.share_method, self.confusion = weights, share_method, confusion
-        self.support_rank = support_rank
+        self.support_rank, self.shares_from = support_rank, shares_from
         self.negative = None if weights is None else weights < 0
         self.epoch_offset = epoch_offset  # source time + offset = epoch seconds
         self._current: _Accumulator | None = None
@@ -107,7 +108,8 @@ class WindowAggregator:
             acc.heads_up_share.append(min(heads_up, present) / present)
         for track_id, face in read.items():
             acc.track_lsi.setdefault(track_id, []).append(face.score)
-            acc.track_rows.setdefault(track_id, []).append((face.descriptors.smoothed, face.crop_px))
+            row = face.probabilities if self.shares_from == "readings" else face.descriptors.smoothed
+            acc.track_rows.setdefault(track_id, []).append((row, face.crop_px))
             acc.track_change[track_id] = face.descriptors.change_rate
             acc.transitions += int(face.descriptors.dominant_changed)
         return closed

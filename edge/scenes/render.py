@@ -6,8 +6,8 @@ lets the crown of the head cover it, roll turns it), sometimes covered by a hand
 camera adds lighting drift, a backlit window, optics blur and sensor noise; the video writer adds
 compression (MJPEG at the scenario's quality). Only PrivateTest is used: PublicTest stays
 free for calibration and for measuring the model's confusion. And only faces whose FER2013 label
-FER+'s ten annotators agree with: a third of PrivateTest's labels are not what most people see in
-the face (five in six of its "fear" faces), and a truth that is wrong that often would measure the
+FER+'s ten annotators agree with: 38 % of PrivateTest's labels are not what most people see in
+the face (six in seven of its "fear" faces), and a truth that is wrong that often would measure the
 labels' noise, not the product (it flattens the slope of product against truth).
 """
 

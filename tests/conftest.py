@@ -25,6 +25,13 @@ def pytest_unconfigure(config) -> None:
     shutil.rmtree(config.matplotlib_cache, ignore_errors=True)
 
 
+# The scripted classrooms' faces, and the FER+ votes that pick them (edge.scenes.render.FaceBank).
+SCENE_DATA = (fer2013_path(shared_dir()), shared_dir() / "data" / "ferplus_votes.csv")
+needs_scene_data = pytest.mark.skipif(not all(path.is_file() for path in SCENE_DATA),
+                                      reason=f"FER2013 or its FER+ votes not found in {SCENE_DATA[0].parent} "
+                                             "(shared data absent)")
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     return shared_dir()

@@ -10,16 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from edge.datasets import fer2013_path
 from edge.paths import shared_dir
 from edge.scenes.render import FaceBank, SceneRenderer
 from edge.scenes.script import ScenarioError, load_scenario, load_scenarios
 from edge.scenes.timeline import plan_students, state_at
+from tests.conftest import needs_scene_data
 
 SHARED = shared_dir()
-needs_fer2013 = pytest.mark.skipif(  # the scenes' faces, and the FER+ votes that pick them
-    not (fer2013_path(SHARED).is_file() and (SHARED / "data" / "ferplus_votes.csv").is_file()),
-    reason=f"FER2013 or its FER+ votes not found in {SHARED / 'data'} (shared data absent)")
 
 SHORT_SCENE = """
 name: ci-short
@@ -90,7 +87,7 @@ def test_agreed_labels_keep_faces_whose_label_most_annotators_chose():
     assert agreed_labels(labels, votes).tolist() == [True, False, False, False, True]
 
 
-@needs_fer2013
+@needs_scene_data
 def test_scene_faces_carry_labels_fer_plus_agrees_with():
     from edge.datasets import agreed_labels, load_fer2013
 
@@ -100,7 +97,7 @@ def test_scene_faces_carry_labels_fer_plus_agrees_with():
     assert all(agreed[bank.by_class[k]].all() and len(bank.by_class[k]) >= 15 for k in range(7))
 
 
-@needs_fer2013
+@needs_scene_data
 def test_rendering_is_deterministic(tmp_path):
     path = tmp_path / "ci-short.yaml"
     path.write_text(SHORT_SCENE)
@@ -111,7 +108,7 @@ def test_rendering_is_deterministic(tmp_path):
         assert np.array_equal(first.render(index).image, second.render(index).image)
 
 
-@needs_fer2013
+@needs_scene_data
 def test_eval_scenario_on_a_short_scene(tmp_path):
     """The real pipeline on a short rendered scene: every metric computed and sane."""
     path = tmp_path / "ci-short.yaml"

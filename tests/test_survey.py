@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from edge.config import Config, ReadabilityConfig
-from edge.datasets import fer2013_path
 from edge.doctor import Check, _placement
 from edge.paths import shared_dir
 from edge.readability.gate import ReadabilityGate
@@ -32,12 +31,10 @@ from edge.survey import (
     survey,
 )
 from edge.types import Detection
+from tests.conftest import needs_scene_data
 from tests.test_run_cli import run_cli
 
 SHARED = shared_dir()
-needs_fer2013 = pytest.mark.skipif(  # the scenes' faces, and the FER+ votes that pick them
-    not (fer2013_path(SHARED).is_file() and (SHARED / "data" / "ferplus_votes.csv").is_file()),
-    reason=f"FER2013 or its FER+ votes not found in {SHARED / 'data'} (shared data absent)")
 SCENE_SECONDS = 6.0
 
 # -- the verdict: pure rules over the figures ----------------------------------------------------------
@@ -159,7 +156,7 @@ def surveyed(video: str) -> Survey:
     return survey(cfg, SCENE_SECONDS)
 
 
-@needs_fer2013
+@needs_scene_data
 def test_small_faces_are_too_small_and_no_frame_is_written(tmp_path, bank):
     video = scene_video(tmp_path, bank, "small-faces", students=20, width=1280, height=720, rows=3, near=21, far=15,
                         backlight=0.0)
@@ -187,14 +184,14 @@ class SeenFromAbove(SceneRenderer):
         return [replace(state, pitch=state.pitch - self.CAMERA_ELEVATION) for state in super().states(t)]
 
 
-@needs_fer2013
+@needs_scene_data
 def test_a_class_seen_from_above_is_not_frontal(tmp_path, bank, monkeypatch):
     monkeypatch.setattr(cache, "SceneRenderer", SeenFromAbove)  # render_scene draws with it
     result = surveyed(scene_video(tmp_path, bank, "from-above", **WELL_PLACED))
     assert [f.kind for f in result.verdict.findings] == ["from_above"], result.to_dict()
 
 
-@needs_fer2013
+@needs_scene_data
 def test_a_well_placed_camera_is_good_also_for_doctor(tmp_path, bank):
     video = scene_video(tmp_path, bank, "well-placed", **WELL_PLACED)
     result = run_cli(tmp_path, "survey", "--source", video, "--seconds", str(SCENE_SECONDS), "--json")
@@ -211,7 +208,7 @@ def test_a_well_placed_camera_is_good_also_for_doctor(tmp_path, bank):
     assert not skipped.ok and not skipped.critical and "not surveyed" in skipped.detail
 
 
-@needs_fer2013
+@needs_scene_data
 def test_a_window_behind_the_class_is_backlight(tmp_path, bank):
     result = surveyed(scene_video(tmp_path, bank, "backlit", **{**WELL_PLACED, "backlight": 1.0}))
     assert [f.kind for f in result.verdict.findings] == ["backlit"], result.to_dict()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
 from html import escape
 
-from edge.config import DEFAULT_LSI_WEIGHTS
-from edge.datasets import FER2013_LABELS
-from edge.lsi.scale import band_of, lsi_bands
+from lsi_contract.payloads import EARLIEST_TIMESTAMP, MAX_AHEAD_SECONDS
+from lsi_contract.scale import band_of, lsi_bands
 
 EMOTION_COLOURS = {"happy": "#2e9e4f", "surprise": "#7cc36b", "neutral": "#9aa5b1", "sad": "#4a78c2",
                    "fear": "#8a63c9", "angry": "#d64541", "disgust": "#b5651d"}
@@ -15,12 +16,12 @@ SEGMENT_COLOURS = {"lecture": "#e8f0fe", "exercise": "#e6f4ea", "discussion": "#
                    "break": "#f1f3f4", "custom": "#f3e8fd"}
 
 
-LSI_BANDS = lsi_bands(DEFAULT_LSI_WEIGHTS, FER2013_LABELS)  # the appliance's default weights
+LSI_BANDS = lsi_bands()  # the appliance's default weights
 BAND_CSS = {"low": "lsi-bad", "below calm": "lsi-mid", "calm": "lsi-good", "positive": "lsi-high"}
 
 
 def lsi_class(value: float | None) -> str:
-    """CSS class for an LSI figure by its band (edge/lsi/scale.py); grey when there is none."""
+    """CSS class for an LSI figure by its band (lsi_contract/scale.py); grey when there is none."""
     if value is None:
         return "lsi-none"
     return BAND_CSS[band_of(value, LSI_BANDS).name]
@@ -28,6 +29,18 @@ def lsi_class(value: float | None) -> str:
 
 def lsi_band_name(value: float | None) -> str:
     return "" if value is None else band_of(value, LSI_BANDS).name
+
+
+def finite_number(value) -> bool:
+    """Rows stored before the feed was validated may hold NaN or strings where numbers belong."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _plottable(points: list[tuple[float, float | None]]) -> list[tuple[float, float | None]]:
+    """Rows stored before the feed was validated may hold times no clock shows or non-numbers."""
+    latest = time.time() + MAX_AHEAD_SECONDS
+    return [(t, v) for t, v in points if finite_number(t) and EARLIEST_TIMESTAMP <= t <= latest
+            and (v is None or (finite_number(v) and 0 <= v <= 100))]
 
 
 def _clock(epoch: float, span: float) -> str:
@@ -48,6 +61,7 @@ def _empty(parts: list[str], width: int, height: int, message: str) -> str:
 def lsi_timeline(points: list[tuple[float, float | None]], segments: list[dict], width: int = 900,
                  height: int = 300, title: str = "Learning Satisfaction Index (0–100) over time") -> str:
     """points: (window_end epoch, lsi or None for suppressed); segments: {kind, label, start, end}."""
+    points = _plottable(points)
     left, right, top, bottom = 48, 36, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     parts = _svg_open(width, height, title, left)

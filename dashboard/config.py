@@ -1,4 +1,5 @@
-"""Dashboard settings (validated; unknown keys are errors)."""
+"""Dashboard settings (validated; unknown keys are errors). The YAML file and the command-line
+flags go through the same schema."""
 
 from __future__ import annotations
 
@@ -8,27 +9,47 @@ import socket
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from edge.config import ConfigError
-from edge.paths import data_dir
+from lsi_contract.credentials import data_dir
+from lsi_contract.settings import ConfigError, describe
+from lsi_contract.settings import reference_markdown as schema_reference
+from lsi_contract.topics import DEFAULT_PREFIX, DEVICE_ID_PATTERN, PREFIX_PATTERN
 
 
 class DashboardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     database_url: str = Field(None, validate_default=True,
                               description="SQLAlchemy URL (PostgreSQL for a school); default: SQLite file "
-                                          "lsi-dashboard.db in the data directory")
+                                          "lsi-dashboard.db in the data directory. Migrated to the newest "
+                                          "schema at start")
     mqtt_host: str = Field("localhost", description="broker the appliances publish to")
-    mqtt_port: int = Field(1883, ge=1, le=65535, description="broker port")
+    mqtt_port: int = Field(1883, ge=1, le=65535, description="broker port (8883 is usual with TLS)")
     mqtt_client_id: str = Field(None, validate_default=True, min_length=1, max_length=64,
                                 description="MQTT client id; must stay the same across restarts, so the broker "
                                             "keeps the feed for the dashboard while it is down "
                                             "(default: lsi-dashboard-<host name>)")
-    mqtt_username: str | None = Field(None, description="broker user name")
+    mqtt_username: str | None = Field(None, description="broker user name (the installer's: lsi-dashboard)")
     mqtt_password_file: Path | None = Field(None, description="file holding the broker password (first line), "
                                                               "e.g. a systemd credential; never logged")
-    topic_prefix: str = Field("lsi", description="first topic level of the feed (the appliances' mqtt.topic_prefix)")
+    mqtt_ca_file: Path | None = Field(None, description="TLS: the broker's CA certificate (PEM); set it to connect "
+                                                        "over TLS")
+    mqtt_cert_file: Path | None = Field(None, description="TLS: this dashboard's client certificate (PEM), when "
+                                                          "the broker asks for one")
+    mqtt_key_file: Path | None = Field(None, description="TLS: the client certificate's private key (PEM)")
+    topic_prefix: str = Field(DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
+                              description="first topic level of the feed (the appliances' mqtt.topic_prefix)")
+    local_device_id: str | None = Field(None, pattern=DEVICE_ID_PATTERN,
+                                        description="the appliance on this machine (`lsi-edge dashboard` sets it "
+                                                    "from the appliance's configuration): approved without "
+                                                    "asking, its command token read from local_token_file")
+    local_token_file: Path | None = Field(None, description="the local appliance's command token file (`lsi-edge "
+                                                            "token` prints where it is)")
+    max_waiting_devices: int = Field(500, ge=1, description="devices listed as waiting for approval at most; "
+                                                            "messages of further unknown devices are refused")
+    refusal_log_seconds: float = Field(300.0, gt=0, description="a refused message is logged once per device and "
+                                                                "reason in this interval (all are counted in "
+                                                                "/metrics)")
     host: str = Field("0.0.0.0", description="address the web server listens on (the school LAN)")
     port: int = Field(8080, ge=1, le=65535, description="web server port")
     secret_key_file: Path = Field(None, validate_default=True,
@@ -54,14 +75,31 @@ class DashboardConfig(BaseModel):
     def _stable_client_id(cls, client_id):
         return f"lsi-dashboard-{socket.gethostname()}"[:64] if client_id is None else client_id
 
+    @model_validator(mode="after")
+    def _consistent(self):
+        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
+            raise ValueError("mqtt_cert_file and mqtt_key_file go together: set both or neither")
+        if self.mqtt_cert_file is not None and self.mqtt_ca_file is None:
+            raise ValueError("a client certificate needs TLS: set mqtt_ca_file too")
+        if self.local_token_file is not None and self.local_device_id is None:
+            raise ValueError("local_token_file needs local_device_id (the appliance it belongs to)")
+        return self
 
-def load_dashboard_config(path: str | Path | None) -> DashboardConfig:
-    if path is None:
-        return DashboardConfig()
+
+def load_dashboard_config(path: str | Path | None, overrides: dict | None = None) -> DashboardConfig:
+    """The YAML file (none: every default), then command-line overrides; validated together."""
+    data: dict = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"{path}: {error}") from error
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of settings")
     try:
-        return DashboardConfig.model_validate(yaml.safe_load(Path(path).read_text()) or {})
-    except (OSError, yaml.YAMLError, ValidationError) as error:
-        raise ConfigError(f"{path}: {error}") from error
+        return DashboardConfig.model_validate({**data, **(overrides or {})})
+    except ValidationError as error:
+        raise ConfigError(f"{path or 'dashboard settings'}: {describe(error, 'docs/dashboard.md')}") from error
 
 
 def secret_key(cfg: DashboardConfig) -> str:
@@ -78,11 +116,10 @@ def secret_key(cfg: DashboardConfig) -> str:
 
 def reference_markdown() -> str:
     """docs/dashboard.md: every dashboard setting, generated from DashboardConfig."""
-    from edge.config import reference_markdown as schema_reference
-
     return schema_reference(DashboardConfig, [
         "# Dashboard configuration reference", "",
-        "The teacher dashboard (`lsi-edge dashboard --config FILE`, the `lsi-dashboard` service reads",
+        "The teacher dashboard (`lsi-dashboard --config FILE`, or `lsi-edge dashboard`; the `lsi-dashboard` "
+        "service reads",
         "`/etc/lsi-edge/dashboard.yaml`) takes one YAML file of the keys below. Every key is optional;",
         "unknown keys and bad values stop start-up with a message naming the key. State (the database",
         "and the session key) goes to the data directory: `$LSI_EDGE_DATA_DIR`, else `/var/lib/lsi-dashboard`",

@@ -1,24 +1,49 @@
-"""Feed → dashboard database. Idempotent on (device, seq), so replays and restarts never double-count."""
+"""Feed → dashboard database, through the contract (lsi_contract) and the registry of devices.
+
+A message is stored only when its device is approved and the contract accepts it; everything
+else is refused, counted by device and reason (/metrics) and logged once per device and reason
+per interval. Storing is idempotent on (device, seq), so replays and restarts never double-count.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
+import ssl
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.config import DashboardConfig
-from dashboard.models import AlertRecord, Room, SegmentRecord, SessionRecord, WindowRecord
-from edge.mqtt.link import contained, read_password_file
+from dashboard.metrics import FeedMetrics
+from dashboard.models import APPROVED, WAITING, AlertRecord, Room, SegmentRecord, SessionRecord, WindowRecord
+from lsi_contract.commands import build_command
+from lsi_contract.credentials import read_secret_file
+from lsi_contract.payloads import (
+    Aggregate,
+    AlertPayload,
+    Availability,
+    CommandResult,
+    Refused,
+    SegmentEnd,
+    State,
+    Stats,
+    parse_message,
+)
+from lsi_contract.topics import AVAILABILITY, Topics, feed_filters, split_topic, valid_device_id
 
 log = logging.getLogger("lsi_dashboard.ingest")
+
+# Refusals of the dashboard's own, beside the contract's (lsi_contract.payloads.REFUSAL_REASONS).
+BAD_DEVICE_ID, NOT_APPROVED, TOO_MANY_WAITING, WRONG_DEVICE_RESULT = (
+    "bad_device_id", "not_approved", "too_many_waiting", "result_from_another_device")
 
 
 class EventHub:
@@ -48,23 +73,61 @@ class EventHub:
                 pass
 
 
+class RefusalLog:
+    """Logs a refusal once per (device, reason) per interval; the counter has them all."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._last: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, device: str, reason: str, detail: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get((device, reason), -self.interval) < self.interval:
+                return
+            if len(self._last) > 10_000:  # a flood of made-up ids must not grow this forever
+                self._last.clear()
+            self._last[(device, reason)] = now
+        log.warning("refused a message from device %r (%s): %s; more like it in the next %.0f s are only "
+                    "counted (/metrics)", device[:64], reason, detail, self.interval,
+                    extra={"repeat_key": ("refused", device, reason)})
+
+
+@dataclass
+class _Waiter:
+    device: str
+    done: threading.Event
+    result: dict | None = None
+
+
 class Ingest:
-    def __init__(self, sessions, hub: EventHub, cfg: DashboardConfig):
-        self.sessions, self.hub, self.prefix = sessions, hub, cfg.topic_prefix
-        self._results: dict[str, dict] = {}
-        self._waiters: dict[str, threading.Event] = {}
+    def __init__(self, sessions, hub: EventHub, cfg: DashboardConfig, metrics: FeedMetrics):
+        self.sessions, self.hub, self.cfg, self.metrics = sessions, hub, cfg, metrics
+        self.prefix = cfg.topic_prefix
+        self._refusal_log = RefusalLog(cfg.refusal_log_seconds)
+        self._waiters: dict[str, _Waiter] = {}
         self._lock = threading.Lock()
         # A persistent session under a stable client id: the broker queues the feed while the
         # dashboard is stopped and delivers it on the next start.
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.mqtt_client_id, clean_session=False)
         if cfg.mqtt_username:
-            self.client.username_pw_set(cfg.mqtt_username, read_password_file(cfg.mqtt_password_file))
+            password = read_secret_file(cfg.mqtt_password_file) if cfg.mqtt_password_file else None
+            self.client.username_pw_set(cfg.mqtt_username, password)
+        if cfg.mqtt_ca_file is not None:
+            self.client.tls_set(ca_certs=str(cfg.mqtt_ca_file),
+                                certfile=str(cfg.mqtt_cert_file) if cfg.mqtt_cert_file else None,
+                                keyfile=str(cfg.mqtt_key_file) if cfg.mqtt_key_file else None,
+                                cert_reqs=ssl.CERT_REQUIRED)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
         self.host, self.port = cfg.mqtt_host, cfg.mqtt_port
-        self.errors = 0
-        self.callback_errors = 0
+        self._handlers = {AVAILABILITY: self._availability, "aggregate": self._window, "segment": self._segment,
+                          "alert": self._alert, "state": self._state, "stats": self._stats,
+                          "cmd/result": self._result}
+        if cfg.local_device_id:
+            self._approve_local(cfg.local_device_id)
 
     def start(self) -> None:
         self.client.connect_async(self.host, self.port)
@@ -78,47 +141,78 @@ class Ingest:
     def connected(self) -> bool:
         return self.client.is_connected()
 
-    @contained
-    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
-        if not reason_code.is_failure:
-            client.subscribe(f"{self.prefix}/+/+", qos=1)
-            client.subscribe(f"{self.prefix}/+/cmd/result", qos=1)
-            log.info("dashboard feed connected to %s:%d", self.host, self.port)
-
-    @contained
-    def _on_message(self, _client, _userdata, message) -> None:
-        parts = message.topic.split("/")
-        if len(parts) < 3 or parts[0] != self.prefix:
-            return
-        device, kind = parts[1], "/".join(parts[2:])
-        try:
-            if kind == "availability":
-                self._room(device, availability=message.payload.decode("utf-8", "replace")[:16])
-            else:
-                payload = json.loads(message.payload)
-                if not isinstance(payload, dict):
-                    return
-                handler = {"aggregate": self._window, "segment": self._segment, "alert": self._alert,
-                           "state": self._state, "stats": self._stats, "cmd/result": self._result}.get(kind)
-                if handler is None:
-                    return
-                handler(device, payload)
-        except Exception:  # one bad message must not stop the feed
-            self.errors += 1
-            if self.errors <= 3:
-                log.exception("could not ingest %s", message.topic)
-            return
-        self.hub.publish(device, kind)
-
-    def _room(self, device: str, **values) -> None:
+    # -- the registry --------------------------------------------------------------------------
+    def _approve_local(self, device: str) -> None:
+        """The appliance on this machine is approved by itself (unless an admin rejected it)."""
         with self.sessions.begin() as db:
             room = db.get(Room, device)
             if room is None:
-                room = Room(device_id=device, name=device)
+                db.add(Room(device_id=device, name=device, approval=APPROVED, first_seen=time.time()))
+            elif room.approval == WAITING:
+                room.approval = APPROVED
+
+    def _admit(self, device: str, leaf: str, now: float) -> str | None:
+        """None when the device is approved; else the reason its message is refused. An unknown
+        device is listed as waiting for approval, with what it sends counted by topic."""
+        with self.sessions.begin() as db:
+            room = db.get(Room, device)
+            if room is not None and room.approved:
+                return None
+            if room is None:
+                waiting = db.scalar(select(func.count()).select_from(Room).where(Room.approval == WAITING))
+                if waiting >= self.cfg.max_waiting_devices:
+                    return TOO_MANY_WAITING
+                room = Room(device_id=device, name=device, approval=WAITING, first_seen=now, received={})
                 db.add(room)
-            for key, value in values.items():
-                setattr(room, key, value)
-            room.last_seen = time.time()
+                log.info("device %r is waiting for approval (admin page)", device)
+            received = dict(room.received or {})
+            received[leaf] = received.get(leaf, 0) + 1
+            room.received, room.last_seen = received, now
+            return NOT_APPROVED if room.approval == WAITING else room.approval
+
+    def _refuse(self, device: str, reason: str, detail: str) -> None:
+        self.metrics.refused(device, reason)
+        self._refusal_log(device, reason, detail)
+
+    # -- messages (paho's network thread) ------------------------------------------------------
+    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            log.warning("dashboard feed: the broker %s:%d refused the connection: %s", self.host, self.port,
+                        reason_code)
+            return
+        for topic in feed_filters(self.prefix):
+            client.subscribe(topic, qos=1)
+        log.info("dashboard feed connected to %s:%d", self.host, self.port)
+
+    def _on_message(self, _client, _userdata, message) -> None:
+        try:
+            self._ingest(message.topic, message.payload)
+        except Exception:  # a database hiccup or a bug must not end the feed thread
+            self.metrics.errors += 1
+            log.exception("could not ingest a message on %s", message.topic[:120])
+
+    def _ingest(self, topic: str, payload: bytes) -> None:
+        parts = split_topic(self.prefix, topic)
+        if parts is None:
+            return  # not a feed topic (the subscriptions make this rare)
+        device, leaf = parts
+        if not valid_device_id(device):
+            self._refuse("unregistered", BAD_DEVICE_ID, f"{device[:64]!r} is not a valid device id")
+            return
+        now = time.time()
+        refusal = self._admit(device, leaf, now)
+        if refusal is not None:
+            self._refuse(device if refusal != TOO_MANY_WAITING else "unregistered", refusal,
+                         f"{leaf} from a device that is not approved ({refusal})")
+            return
+        try:
+            parsed = parse_message(leaf, device, payload, now)
+        except Refused as refused:
+            self._refuse(device, refused.reason, f"{leaf}: {refused.detail}")
+            return
+        self._handlers[leaf](device, parsed, now)
+        self.metrics.stored(leaf)
+        self.hub.publish(device, leaf)
 
     def _insert(self, row) -> bool:
         try:
@@ -128,66 +222,99 @@ class Ingest:
         except IntegrityError:
             return False  # already stored: a replay
 
-    def _window(self, device: str, p: dict) -> None:
-        self._room(device)
-        session_id = p.get("session_id")
-        if session_id:
-            self._insert(SessionRecord(id=session_id, device_id=device, label="", started_at=p["window_start"]))
-        self._insert(WindowRecord(device_id=device, seq=int(p["seq"]), session_id=session_id,
-                                  window_start=float(p["window_start"]), window_end=float(p["window_end"]),
-                                  faces=float(p["faces"]), lsi=p.get("lsi"), suppressed=bool(p["suppressed"]),
-                                  payload=p))
-
-    def _segment(self, device: str, p: dict) -> None:
-        self._insert(SegmentRecord(device_id=device, session_id=p.get("session_id"), kind=p["kind"],
-                                   start=float(p["start"]), payload=p))
-
-    def _alert(self, device: str, p: dict) -> None:
-        self._insert(AlertRecord(device_id=device, session_id=p.get("session_id"), kind=p["kind"],
-                                 timestamp=float(p["timestamp"]), payload=p))
-
-    def _state(self, device: str, p: dict) -> None:
-        self._room(device, state=p)
-        session = p.get("session")
+    def _availability(self, device: str, message: Availability, now: float) -> None:
         with self.sessions.begin() as db:
+            room = db.get(Room, device)
+            room.availability, room.last_seen = message.status, now
+
+    def _window(self, device: str, window: Aggregate, now: float) -> None:
+        with self.sessions.begin() as db:
+            db.get(Room, device).last_seen = now
+        if window.session_id:
+            self._insert(SessionRecord(id=window.session_id, device_id=device, label="",
+                                       started_at=window.window_start))
+        self._insert(WindowRecord(device_id=device, seq=window.seq, session_id=window.session_id,
+                                  window_start=window.window_start, window_end=window.window_end,
+                                  faces=window.faces, lsi=window.lsi, suppressed=window.suppressed,
+                                  payload=window.model_dump(mode="json")))
+
+    def _segment(self, device: str, segment: SegmentEnd, _now: float) -> None:
+        self._insert(SegmentRecord(device_id=device, session_id=segment.session_id, kind=segment.kind,
+                                   start=segment.start, payload=segment.model_dump(mode="json")))
+
+    def _alert(self, device: str, alert: AlertPayload, _now: float) -> None:
+        self._insert(AlertRecord(device_id=device, session_id=alert.session_id, kind=alert.kind,
+                                 timestamp=alert.timestamp, payload=alert.model_dump(mode="json")))
+
+    def _state(self, device: str, state: State, now: float) -> None:
+        session = state.session
+        with self.sessions.begin() as db:
+            room = db.get(Room, device)
+            room.state, room.last_seen = state.model_dump(mode="json"), now
             if session:
-                record = db.get(SessionRecord, session["id"])
+                record = db.get(SessionRecord, session.id)
                 if record is None:
-                    db.add(SessionRecord(id=session["id"], device_id=device, label=session.get("label", ""),
-                                         started_at=float(p["timestamp"])))
-                elif session.get("label") and not record.label:
-                    record.label = session["label"]
+                    db.add(SessionRecord(id=session.id, device_id=device, label=session.label,
+                                         started_at=state.timestamp))
+                elif session.label and not record.label:
+                    record.label = session.label
             open_sessions = db.scalars(select(SessionRecord).where(
                 SessionRecord.device_id == device, SessionRecord.ended_at.is_(None))).all()
             for record in open_sessions:
-                if not session or record.id != session["id"]:
-                    record.ended_at = float(p["timestamp"])
+                if not session or record.id != session.id:
+                    record.ended_at = state.timestamp
 
-    def _stats(self, device: str, p: dict) -> None:
-        self._room(device, stats=p)
+    def _stats(self, device: str, stats: Stats, now: float) -> None:
+        with self.sessions.begin() as db:
+            room = db.get(Room, device)
+            room.stats, room.last_seen = stats.model_dump(mode="json"), now
 
-    def _result(self, device: str, p: dict) -> None:
-        request_id = p.get("request_id")
+    def _result(self, device: str, result: CommandResult, _now: float) -> None:
         with self._lock:
-            if request_id in self._waiters:
-                self._results[request_id] = p
-                self._waiters[request_id].set()
+            waiter = self._waiters.get(result.request_id or "")
+            if waiter is None:
+                return  # an answer to another dashboard's command, or one that timed out
+            if waiter.device != device:
+                # Under the broker's ACLs only a device publishes on its own result topic.
+                self._refuse(device, WRONG_DEVICE_RESULT, f"answer to a command sent to {waiter.device!r}")
+                return
+            waiter.result = result.model_dump(mode="json")
+            waiter.done.set()
+
+    # -- commands (web threads) ----------------------------------------------------------------
+    def command_token(self, device: str) -> str | None:
+        """The device's command token: the local appliance's file, or what an admin entered."""
+        if device == self.cfg.local_device_id and self.cfg.local_token_file is not None:
+            return read_secret_file(self.cfg.local_token_file)
+        with self.sessions() as db:
+            room = db.get(Room, device)
+            return room.command_token if room is not None else None
 
     def send_command(self, device: str, name: str, body: dict, timeout: float = 5.0) -> dict:
-        """Publish a command and wait for the device's answer (or report that none came)."""
-        request_id = uuid.uuid4().hex[:16]
-        done = threading.Event()
-        with self._lock:
-            self._waiters[request_id] = done
+        """Publish a command with the device's token and wait for that device's answer."""
         try:
-            info = self.client.publish(f"{self.prefix}/{device}/cmd/{name}",
-                                       json.dumps({**body, "request_id": request_id}), qos=1)
+            token = self.command_token(device)
+        except ValueError as error:
+            return {"ok": False, "error": f"cannot read the local appliance's command token: {error}"}
+        if not token:
+            return {"ok": False, "error": f"no command token for {device}: an admin enters it on the admin page "
+                                          "(the box prints it with `lsi-edge token`)"}
+        request_id = uuid.uuid4().hex[:16]
+        try:
+            payload = build_command(name, token, request_id=request_id, **body)
+        except ValidationError as error:
+            first = error.errors()[0]
+            return {"ok": False, "error": f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"}
+        waiter = _Waiter(device, threading.Event())
+        with self._lock:
+            self._waiters[request_id] = waiter
+        try:
+            info = self.client.publish(Topics(self.prefix, device).command(name), payload, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 return {"ok": False, "error": "the dashboard is not connected to the broker"}
-            if not done.wait(timeout):
+            if not waiter.done.wait(timeout):
                 return {"ok": False, "error": f"no answer from {device} within {timeout:g} s (offline?)"}
-            with self._lock:
-                return self._results.pop(request_id)
+            return waiter.result
         finally:
             with self._lock:
                 self._waiters.pop(request_id, None)

@@ -25,10 +25,20 @@ from flask import (
 from sqlalchemy import select
 
 from dashboard import charts
-from dashboard.models import AlertRecord, Room, SegmentRecord, SessionRecord, User, WindowRecord
+from dashboard.models import (
+    APPROVED,
+    REJECTED,
+    REVOKED,
+    AlertRecord,
+    Room,
+    SegmentRecord,
+    SessionRecord,
+    User,
+    WindowRecord,
+)
 from dashboard.security import admin_required
-from edge.lsi.index import mean_ci95
-from edge.lsi.segments import SEGMENT_KINDS
+from lsi_contract.labels import SEGMENT_KINDS
+from lsi_contract.stats import mean_ci95
 
 bp = Blueprint("views", __name__)
 LIVE_SECONDS = 30 * 60
@@ -41,10 +51,11 @@ def _db():
 
 
 def visible_rooms() -> list[Room]:
-    """The user's rooms, queried once per request (the page and the header indicator both need them)."""
+    """The user's rooms of approved devices, queried once per request (the page and the header
+    indicator both need them)."""
     if "visible_rooms" not in g:
         with _db() as db:
-            query = select(Room).order_by(Room.name)
+            query = select(Room).where(Room.approval == APPROVED).order_by(Room.name)
             if g.user.role != "admin":
                 query = query.where(Room.teacher_id == g.user.id)
             g.visible_rooms = list(db.scalars(query))
@@ -54,7 +65,7 @@ def visible_rooms() -> list[Room]:
 def room_or_403(device_id: str) -> Room:
     with _db() as db:
         room = db.get(Room, device_id)
-    if room is None:
+    if room is None or not room.approved:
         abort(404)
     if g.user.role != "admin" and room.teacher_id != g.user.id:
         abort(403)
@@ -191,13 +202,16 @@ def _segment_rows(windows: list[WindowRecord]) -> list[dict]:
         groups.setdefault(key, []).append(window)
     rows = []
     for (kind, label, start), members in groups.items():
-        values = [w.lsi for w in members if w.lsi is not None and not w.suppressed]
+        values = [w.lsi for w in members if charts.finite_number(w.lsi) and not w.suppressed]
         mean, low, high = mean_ci95(values)
         totals: dict[str, float] = {}
+        reported = 0
         for w in members:
-            for name, share in (w.payload.get("emotions") or {}).items():
-                totals[name] = totals.get(name, 0.0) + share
-        reported = sum(1 for w in members if w.payload.get("emotions"))
+            emotions = w.payload.get("emotions") or {}
+            if isinstance(emotions, dict) and emotions and all(map(charts.finite_number, emotions.values())):
+                reported += 1
+                for name, share in emotions.items():
+                    totals[name] = totals.get(name, 0.0) + share
         shares = {k: v / reported for k, v in totals.items()} if reported else None
         rows.append({"kind": kind, "label": label, "start": start or members[0].window_start,
                      "end": members[-1].window_end, "windows": len(members), "mean": mean, "low": low,
@@ -266,6 +280,38 @@ def health():
                            feed_connected=current_app.config["INGEST"].connected)
 
 
+@bp.route("/metrics")
+@admin_required
+def metrics():
+    """Prometheus text format: refused messages by device and reason, stored by topic, devices by approval."""
+    return Response(current_app.config["METRICS"].text(), mimetype="text/plain; version=0.0.4")
+
+
+def _registry_action(action: str, form) -> str:
+    """Approve, reject or revoke a device, or set its command token; returns what was done."""
+    with current_app.config["SESSIONS"].begin() as db:
+        room = db.get(Room, form.get("device_id", ""))
+        if room is None:
+            raise ValueError("unknown device")
+        token = form.get("command_token", "").strip()
+        if len(token) > 256:
+            raise ValueError("a command token has at most 256 characters")
+        if action == "approve":
+            room.approval, room.received = APPROVED, None
+            room.name = form.get("name", "").strip()[:120] or room.name
+            room.command_token = token or room.command_token
+            return f"Device {room.device_id} approved: its data is stored from now on."
+        if action == "set_token":
+            room.command_token = token or None
+            return f"Command token of {room.device_id} {'saved' if token else 'removed'}."
+        if action in ("reject", "revoke"):
+            room.approval = REJECTED if action == "reject" else REVOKED
+            room.command_token = None
+            return (f"Device {room.device_id} {room.approval}: its messages are refused. Revoke its broker "
+                    "account too (docs/service.md#broker-accounts).")
+    raise ValueError("unknown action")
+
+
 @bp.route("/admin", methods=["GET", "POST"])
 @admin_required
 def admin():
@@ -274,7 +320,9 @@ def admin():
     if request.method == "POST":
         action = request.form.get("action")
         try:
-            if action == "create_user":
+            if action in ("approve", "reject", "revoke", "set_token"):
+                flash(_registry_action(action, request.form), "ok")
+            elif action == "create_user":
                 create_user(current_app.config["SESSIONS"], request.form.get("username", "").strip(),
                             request.form.get("password", ""), request.form.get("role", "teacher"))
                 flash("User created.", "ok")
@@ -287,9 +335,14 @@ def admin():
                     room.teacher_id = int(teacher) if teacher else None
                     room.name = request.form.get("name", room.name)[:120] or room.name
                 flash("Room updated.", "ok")
+            else:
+                raise ValueError("unknown action")
         except ValueError as error:
             flash(str(error), "error")
         return redirect(url_for("views.admin"))
     with _db() as db:
         users = list(db.scalars(select(User).order_by(User.username)))
-    return render_template("admin.html", users=users, rooms=visible_rooms())
+        others = list(db.scalars(select(Room).where(Room.approval != APPROVED)
+                                 .order_by(Room.approval.desc(), Room.first_seen)))
+    local = current_app.config["DASHBOARD"].local_device_id
+    return render_template("admin.html", users=users, rooms=visible_rooms(), others=others, local_device=local)

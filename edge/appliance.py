@@ -6,13 +6,12 @@ stats and state, /healthz, /metrics, the systemd watchdog in edge/service.py).""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
 from edge.capture.capture import Capture
 from edge.config import Config
-from edge.control import CommandTable
+from edge.control import CommandTable, CommandToken
 from edge.feed import FeedSink
 from edge.health import Health, HealthServer
 from edge.inference import ExpressionClassifier
@@ -23,6 +22,7 @@ from edge.service import ServiceMonitor
 from edge.sessions import Sessions
 from edge.sinks import Sink
 from edge.storage.store import Store
+from lsi_contract.credentials import token_file
 
 log = logging.getLogger("lsi_edge.appliance")
 PURGE_SECONDS = 3600.0
@@ -40,7 +40,7 @@ class Appliance:
         self.link: MqttLink | None = None
         self.feed = FeedSink(self.store, self.sessions, None, on_change=self.publish_state)
         self.pipeline = Pipeline(cfg, self.classifier, [self.feed, *(extra_sinks or [])])
-        self.commands = CommandTable(self.sessions, self.pipeline, os.environ.get(cfg.mqtt.command_token_env) or None,
+        self.commands = CommandTable(self.sessions, self.pipeline, CommandToken(token_file(cfg.mqtt.command_token_file)),
                                      on_change=self.publish_state)
         if cfg.mqtt.enabled:
             self.link = MqttLink(cfg.mqtt, cfg.device_id, self.store, self.commands.handle)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from edge import __version__
 from edge.capture.sources import SourceError
-from edge.logs import LEVELS, setup_logging
 from edge.paths import MODELS_DIR, REPO_ROOT, shared_dir
+from lsi_contract.logs import LEVELS, setup_logging
 
 log = logging.getLogger("lsi_edge")
 
@@ -350,41 +350,55 @@ def _cmd_sweep(args) -> int:
 
 
 def _dashboard_parser(sub) -> None:
-    parser = sub.add_parser("dashboard", help="the teacher dashboard (Flask app served by waitress)")
-    parser.add_argument("--config", type=Path, help="dashboard YAML (see docs/dashboard.md)")
-    parser.add_argument("action", nargs="?", default="serve", choices=("serve", "create-user"),
-                        help="serve (default) or create-user")
-    parser.add_argument("--username", help="create-user: the new user's name")
-    parser.add_argument("--role", default="admin", choices=("admin", "teacher"), help="create-user: role")
-    parser.add_argument("--password-env", default="LSI_DASHBOARD_PASSWORD",
-                        help="create-user: environment variable with the password (else prompted)")
+    parser = sub.add_parser("dashboard", add_help=False,
+                            help="the teacher dashboard (`lsi-dashboard`, started as its own process) for this box: "
+                                 "the appliance of --device-config is approved by itself and gets its token")
+    parser.add_argument("--device-config", type=Path,
+                        help="the appliance's YAML (default: config/default.yaml), for its device id and token")
 
 
-def _cmd_dashboard(args) -> int:
-    from dashboard.config import load_dashboard_config
+def _cmd_dashboard(args, rest: list[str]) -> int:
+    """Runs `python -m dashboard` in place of this process, so the dashboard imports nothing of the
+    appliance's; what it needs of the appliance (its id, its token's file) goes as flags."""
+    import os
 
-    cfg = load_dashboard_config(args.config)
-    if args.action == "create-user":
-        import getpass
-        import os
+    from lsi_contract.credentials import token_file
 
-        from dashboard.auth import create_user
-        from dashboard.models import open_database
+    cfg = _load_config(argparse.Namespace(config=args.device_config))
+    local = [] if "--local-device-id" in rest else [
+        "--local-device-id", cfg.device_id, "--local-token-file", str(token_file(cfg.mqtt.command_token_file))]
+    command = [sys.executable, "-m", "dashboard", *rest, *local]
+    if not any(flag in rest for flag in ("--log-level", "--log-json")):
+        command += ["--log-level", args.log_level] + (["--log-json"] if args.log_json else [])
+    sys.stdout.flush()
+    os.execv(sys.executable, command)
+    return 0  # not reached
 
-        if not args.username:
-            raise ValueError("create-user needs --username")
-        password = os.environ.get(args.password_env) or getpass.getpass(f"password for {args.username}: ")
-        _, sessions = open_database(cfg.database_url)
-        create_user(sessions, args.username, password, args.role)
-        print(f"created {args.role} {args.username}")
-        return 0
-    from waitress import serve
 
-    from dashboard import create_app
+def _token_parser(sub) -> None:
+    parser = sub.add_parser("token", help="print this box's command token (made on first start) and where it is "
+                                          "kept; --rotate replaces it")
+    parser.add_argument("--config", type=Path, help="YAML configuration (default: config/default.yaml)")
+    parser.add_argument("--rotate", action="store_true",
+                        help="a new token; the old one stops working (an installed box's services are restarted)")
 
-    app = create_app(cfg)
-    log.info("dashboard on http://%s:%d (feed: %s:%d)", cfg.host, cfg.port, cfg.mqtt_host, cfg.mqtt_port)
-    serve(app, host=cfg.host, port=cfg.port, threads=16, channel_timeout=120)
+
+def _cmd_token(args) -> int:
+    import shutil
+    import subprocess
+
+    from lsi_contract.credentials import ensure_token, token_file, write_token
+
+    cfg = _load_config(args)
+    path = token_file(cfg.mqtt.command_token_file)
+    token = write_token(path) if args.rotate else ensure_token(path)
+    print(token)
+    log.info("command token of %s in %s%s", cfg.device_id, path, " (new)" if args.rotate else "")
+    # An installed box's services read the token from their systemd credential, copied at start.
+    installed = cfg.mqtt.command_token_file is not None and str(path).startswith("/etc/")
+    if args.rotate and installed and shutil.which("systemctl") and Path("/run/systemd/system").is_dir():
+        subprocess.run(["systemctl", "try-restart", "lsi-edge", "lsi-dashboard"], check=False)
+        log.info("restarted lsi-edge and lsi-dashboard, so both use the new token")
     return 0
 
 
@@ -432,7 +446,7 @@ COMMANDS = {"run": (_run_parser, _cmd_run), "up": (_up_parser, _cmd_up),
             "train": (_train_parser, _cmd_train), "eval": (_eval_parser, _cmd_eval),
             "bench": (_bench_parser, _cmd_bench), "sweep": (_sweep_parser, _cmd_sweep),
             "dashboard": (_dashboard_parser, _cmd_dashboard), "doctor": (_doctor_parser, _cmd_doctor),
-            "survey": (_survey_parser, _cmd_survey)}
+            "survey": (_survey_parser, _cmd_survey), "token": (_token_parser, _cmd_token)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -447,9 +461,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, rest = build_parser().parse_known_args(argv)
+    if rest and args.command != "dashboard":  # only the dashboard passes flags on (to its own program)
+        build_parser().parse_args(argv)  # exits with argparse's message naming them
     setup_logging(args.log_level, args.log_json)
     try:
+        if args.command == "dashboard":
+            return _cmd_dashboard(args, rest)
         return COMMANDS[args.command][1](args)
     except (FileNotFoundError, ValueError, SourceError) as error:
         log.error("%s", error)

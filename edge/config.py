@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from edge.datasets import FER2013_LABELS
 from edge.paths import CLASSROOM_MODEL, REPO_ROOT, data_dir
+from lsi_contract.scale import DEFAULT_LSI_WEIGHTS
+from lsi_contract.settings import ConfigError, describe
+from lsi_contract.settings import reference_markdown as schema_reference
+from lsi_contract.topics import DASHBOARD_ACCOUNT, DEVICE_ID_PATTERN, PREFIX_PATTERN
 
 DEFAULT_CONFIG = REPO_ROOT / "config" / "default.yaml"
 
@@ -168,8 +172,6 @@ class SmoothingConfig(_Section):
     low_confidence_weight: float = Field(0.0, ge=0, le=1, description="weight of such observations (0: ignored)")
 
 
-DEFAULT_LSI_WEIGHTS = {"happy": 1.0, "surprise": 0.6, "neutral": 0.4,
-                       "sad": -0.6, "fear": -0.6, "angry": -0.8, "disgust": -0.8}
 
 
 class LsiConfig(_Section):
@@ -230,10 +232,13 @@ class MqttConfig(_Section):
                                                          "wins over password_env. Never logged")
     tls: TlsConfig | None = Field(None, description="TLS settings; absent = plain TCP")
     keepalive: int = Field(30, ge=5, le=3600, description="MQTT keepalive in seconds")
-    topic_prefix: str = Field("lsi", pattern=r"^[A-Za-z0-9_/-]{1,64}$", description="first topic level")
-    command_token_env: str = Field("LSI_EDGE_COMMAND_TOKEN", description="environment variable holding a shared "
-                                                                        "secret commands must carry as `token` "
-                                                                        "(unset: no token required)")
+    topic_prefix: str = Field("lsi", pattern=PREFIX_PATTERN, description="first topic level")
+    command_token_file: Path | None = Field(None, description="file of the token every command must carry "
+                                                              "(made with a random token on first start; "
+                                                              "`lsi-edge token` prints it, `--rotate` replaces "
+                                                              "it). Default: the service's credential "
+                                                              "command-token, else command-token in the data "
+                                                              "directory")
     stats_seconds: float = Field(30.0, ge=1, description="period of the stats topic")
     state_seconds: float = Field(5.0, ge=0.5, description="period of the retained state topic")
     reconnect_max_seconds: float = Field(30.0, ge=1, description="longest reconnect delay")
@@ -265,7 +270,9 @@ class StorageConfig(_Section):
 
 
 class Config(_Section):
-    device_id: str = Field("lsi-edge", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="this appliance's name (room), used in MQTT topics")
+    device_id: str = Field("lsi-edge", pattern=DEVICE_ID_PATTERN,
+                           description="this appliance's name (room), used in MQTT topics and as its broker "
+                                       f"account; letters, digits, '_' and '-' ('{DASHBOARD_ACCOUNT}' is reserved)")
     source: SourceConfig = SourceConfig()
     processing: ProcessingConfig = ProcessingConfig()
     detection: DetectionConfig = DetectionConfig()
@@ -283,26 +290,13 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _consistent(self):
+        if self.device_id == DASHBOARD_ACCOUNT:
+            raise ValueError(f"device_id {DASHBOARD_ACCOUNT!r} is the dashboard's broker account; choose another")
         if self.source.reconnect_max_seconds < self.source.reconnect_initial_seconds:
             raise ValueError("source.reconnect_max_seconds must be ≥ source.reconnect_initial_seconds")
         if self.source.give_up_seconds <= self.source.stall_seconds:
             raise ValueError("source.give_up_seconds must be > source.stall_seconds")
         return self
-
-
-class ConfigError(ValueError):
-    """Bad configuration; the message names the key and the fix."""
-
-
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            lines.append(f"{key}: unknown key; remove it or check the spelling (see docs/configuration.md)")
-        else:
-            lines.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> Config:
@@ -324,7 +318,7 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
     try:
         return Config.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(f"{path}: {_describe(error)}") from error
+        raise ConfigError(f"{path}: {describe(error, 'docs/configuration.md')}") from error
 
 
 REFERENCE_HEADER = ["# Configuration reference", "",
@@ -334,33 +328,9 @@ REFERENCE_HEADER = ["# Configuration reference", "",
                     ""]
 
 
-def reference_markdown(schema: type[BaseModel] | None = None, header: list[str] = REFERENCE_HEADER) -> str:
-    """docs/configuration.md (or another schema's page), generated from the schema so the two
-    cannot drift apart."""
-    lines = list(header)
-
-    def walk(model: type[BaseModel], prefix: str) -> None:
-        rows = []
-        nested = []
-        for name, field in model.model_fields.items():
-            annotation = field.annotation
-            # Optional sections (e.g. `TlsConfig | None`) are documented like required ones.
-            members = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
-            if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
-                annotation = members[0]
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                nested.append((name, annotation))
-                continue
-            default = field.get_default(call_default_factory=True)
-            rows.append(f"| `{prefix}{name}` | `{default!r}` | {field.description or ''} |")
-        if rows:
-            lines.extend([f"## `{prefix.rstrip('.') or 'top level'}`", "", "| key | default | meaning |",
-                          "|---|---|---|", *rows, ""])
-        for name, sub in nested:
-            walk(sub, f"{prefix}{name}.")
-
-    walk(schema or Config, "")
-    return "\n".join(lines)
+def reference_markdown() -> str:
+    """docs/configuration.md."""
+    return schema_reference(Config, REFERENCE_HEADER)
 
 
 if __name__ == "__main__":

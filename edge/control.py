@@ -1,23 +1,52 @@
-"""The command table: each MQTT command (edge/mqtt/topics.py) → its handler. Every command is
-validated first (edge/mqtt/commands.py) and every one gets an answer for …/cmd/result."""
+"""The command table: each MQTT command (lsi_contract.topics.COMMANDS) → its handler. Every command
+is validated first, token included (lsi_contract.commands), and every one gets an answer for
+…/cmd/result."""
 
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Callable
 
-from edge.mqtt.commands import CommandError, SegmentStart, parse_command, request_id_of
-from edge.mqtt.topics import COMMANDS
 from edge.pipeline import Pipeline
 from edge.sessions import SessionError, Sessions
+from lsi_contract.commands import CommandError, SegmentStart, parse_command, request_id_of
+from lsi_contract.credentials import ensure_token, read_secret_file
+from lsi_contract.payloads import CommandResult, build
+from lsi_contract.topics import COMMANDS
 
 log = logging.getLogger("lsi_edge.commands")
 
 
+class CommandToken:
+    """The box's command token, made on first start; re-read on each command, so that
+    `lsi-edge token --rotate` applies at once. Should the file become unreadable, the last token
+    read stays in force (commands are never let through without one)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self._value = ensure_token(path)
+        except OSError as error:
+            raise ValueError(f"command token {path}: cannot create it ({error}); set mqtt.command_token_file "
+                             "to a writable place") from error
+        self._warned = False
+
+    def __call__(self) -> str:
+        try:
+            self._value = read_secret_file(self.path)
+        except ValueError as error:
+            if not self._warned:
+                self._warned = True
+                log.warning("%s; commands keep needing the token read before", error)
+        return self._value
+
+
 class CommandTable:
-    def __init__(self, sessions: Sessions, pipeline: Pipeline, token: str | None,
+    def __init__(self, sessions: Sessions, pipeline: Pipeline, token: Callable[[], str],
                  on_change: Callable[[], None] = lambda: None):
+        """token: the command token now (read per command, so a rotated token applies at once)."""
         self.sessions, self.pipeline, self._token, self._on_change = sessions, pipeline, token, on_change
         self._handlers: dict[str, Callable] = {
             "session/start": lambda c: sessions.start(c.label, time.time()),
@@ -28,8 +57,12 @@ class CommandTable:
         }
         assert set(self._handlers) == set(COMMANDS)
         self.accepted = 0
-        self.rejected = 0
+        self.rejected: dict[str, int] = {}  # by kind: unauthorised, invalid, …
         self._rejection_kinds: set[str] = set()
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
 
     def _segment_start(self, command: SegmentStart) -> str:
         self.pipeline.start_segment(command.type, command.label)
@@ -39,7 +72,7 @@ class CommandTable:
         """Validate and apply; returns the answer. Never raises: a command must not stop the daemon."""
         request_id = request_id_of(payload)
         try:
-            command = parse_command(name, payload, self._token)
+            command = parse_command(name, payload, self._token())
             request_id = command.request_id
             detail = self._handlers[name](command)
         except (CommandError, SessionError) as error:
@@ -50,14 +83,15 @@ class CommandTable:
         self.accepted += 1
         log.info("command %s: %s", name, detail)
         self._on_change()
-        return {"command": name, "request_id": request_id, "ok": True, "detail": detail, "timestamp": time.time()}
+        return build(CommandResult, command=name, request_id=request_id, ok=True, detail=detail,
+                     timestamp=time.time())
 
     def _reject(self, name: str, request_id: str | None, error: str) -> dict:
-        self.rejected += 1
         kind = error.split(":")[0][:40]
+        self.rejected[kind] = self.rejected.get(kind, 0) + 1
         if kind not in self._rejection_kinds:  # log each kind of rejection once; count all
             self._rejection_kinds.add(kind)
             log.warning("rejected command %r: %s (further rejections of this kind are only counted)",
                         name[:60], error)
-        return {"command": name[:100], "request_id": request_id, "ok": False, "error": error,
-                "timestamp": time.time()}
+        return build(CommandResult, command=name[:100], request_id=request_id, ok=False, error=error,
+                     timestamp=time.time())

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-FER2013_LABELS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+from lsi_contract.labels import EXPRESSION_LABELS
+
+FER2013_LABELS = EXPRESSION_LABELS  # the model's output order
 # FER+ vote columns mapped to FER2013 indices; contempt / unknown / NF have no FER2013 class.
 FERPLUS_TO_FER2013 = {"anger": 0, "disgust": 1, "fear": 2, "happiness": 3, "sadness": 4, "surprise": 5, "neutral": 6}
 SPLITS = ("train", "val", "test")  # Training / PublicTest / PrivateTest

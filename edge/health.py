@@ -31,6 +31,7 @@ from edge.mqtt.link import MqttLink
 from edge.pipeline import Pipeline
 from edge.sessions import Sessions
 from edge.storage.store import Store
+from lsi_contract.payloads import State, Stats, build
 
 log = logging.getLogger("lsi_edge.health")
 RECENT_SECONDS = 60.0  # health figures on MQTT describe the last minute, not the whole uptime
@@ -153,29 +154,28 @@ class Health:
     def state(self) -> dict:
         """…/state (retained)."""
         window = self.feed.last_window
-        return {"device_id": self.cfg.device_id, "timestamp": time.time(), "session": self.sessions.info(),
-                "segment": self.pipeline.segments.info,
-                "faces": None if window is None else window.faces,
-                "faces_read": None if window is None else window.faces_read,
-                "attention": None if window is None else window.attention,
-                "lsi": None if window is None or window.suppressed else window.lsi,
-                "placement": self._placement(),
-                "fps": self.recent()["fps"],
-                "broker": "connected" if self.link is not None and self.link.connected else "disconnected",
-                "camera": self.capture_status.state}
+        return build(State, device_id=self.cfg.device_id, timestamp=time.time(), session=self.sessions.info(),
+                     segment=self.pipeline.segments.info,
+                     faces=None if window is None else window.faces,
+                     faces_read=None if window is None else window.faces_read,
+                     attention=None if window is None else window.attention,
+                     lsi=None if window is None or window.suppressed else window.lsi,
+                     placement=self._placement(), fps=self.recent()["fps"],
+                     broker="connected" if self.link is not None and self.link.connected else "disconnected",
+                     camera=self.capture_status.state)
 
     def stats(self) -> dict:
         """…/stats: counters since the start, rates over the last minute."""
         stats, status, recent = self.pipeline.stats, self.capture_status, self.recent()
-        return {"device_id": self.cfg.device_id, "timestamp": time.time(),
-                "uptime_s": round(time.time() - self.started_at, 1), "fps": recent["fps"], "frames": stats.frames,
-                "faces_classified": stats.faces_classified, "inference_ms_per_face": recent["inference_ms_per_face"],
-                "ms_per_frame": recent["ms_per_frame"], "frame_errors": stats.frame_errors,
-                "camera_state": status.state, "camera_reconnects": status.reconnects,
-                "broker_reconnects": self.link.reconnects if self.link is not None else 0,
-                "published": self.link.published if self.link is not None else 0,
-                "outbox_depth": self.store.outbox_depth(), "outbox_given_up": self.store.given_up,
-                "commands_ok": self.commands.accepted, "commands_rejected": self.commands.rejected}
+        return build(Stats, device_id=self.cfg.device_id, timestamp=time.time(),
+                     uptime_s=round(time.time() - self.started_at, 1), fps=recent["fps"], frames=stats.frames,
+                     faces_classified=stats.faces_classified, inference_ms_per_face=recent["inference_ms_per_face"],
+                     ms_per_frame=recent["ms_per_frame"], frame_errors=stats.frame_errors,
+                     camera_state=status.state, camera_reconnects=status.reconnects,
+                     broker_reconnects=self.link.reconnects if self.link is not None else 0,
+                     published=self.link.published if self.link is not None else 0,
+                     outbox_depth=self.store.outbox_depth(), outbox_given_up=self.store.given_up,
+                     commands_ok=self.commands.accepted, commands_rejected=self.commands.rejected_total)
 
 
 class _Figures(Collector):
@@ -225,8 +225,13 @@ class _Figures(Collector):
                                   value=health.store.given_up)
         commands = CounterMetricFamily("lsi_edge_commands", "Commands received", labels=["result"])
         commands.add_metric(["accepted"], health.commands.accepted)
-        commands.add_metric(["rejected"], health.commands.rejected)
+        commands.add_metric(["rejected"], health.commands.rejected_total)
         yield commands
+        refused = CounterMetricFamily("lsi_edge_commands_rejected", "Commands refused, by kind (unauthorised: "
+                                      "missing or wrong token; invalid; not JSON; too large; …)", labels=["kind"])
+        for kind, count in sorted(health.commands.rejected.items()):
+            refused.add_metric([kind], count)
+        yield refused
         yield GaugeMetricFamily("lsi_edge_healthy", "1 while /healthz reports ok", value=float(health.verdict().alive))
 
 

@@ -24,8 +24,7 @@ from edge.detect.tiling import iou, merge_detections
 from edge.inference.align import aligned_crop
 from edge.inference.classifier import ExpressionClassifier
 from edge.lsi.quantify import ConfusionModel
-from edge.lsi.scale import lsi_bands
-from edge.lsi.segments import SEGMENT_KINDS, AlertMonitor, SegmentTracker
+from edge.lsi.segments import AlertMonitor, SegmentTracker
 from edge.lsi.stage import IndexStage
 from edge.lsi.windows import WindowAggregate
 from edge.readability.gate import Readability, ReadabilityGate
@@ -36,6 +35,8 @@ from edge.survey import PlacementAccumulator
 from edge.tracking.scene import frame_signature, signature_distance
 from edge.tracking.tracker import FaceTracker
 from edge.types import Detection, FaceReading, Frame, KnownFace, TrackUpdate
+from lsi_contract.labels import SEGMENT_KINDS
+from lsi_contract.scale import lsi_bands
 
 log = logging.getLogger("lsi_edge.pipeline")
 STAGES = ("capture", "detect", "track", "preprocess", "classify", "smooth_index")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Remove everything scripts/install.sh made: units, code, configuration, credentials, stored data
-# (the database: export what you need first), broker accounts and rules, the lsi-edge user.
+# (the database: export what you need first), the broker's settings, rules and accounts (every box's
+# added with scripts/broker-account.sh too), the lsi-edge user.
 # The Debian packages it installed (mosquitto, …) stay; remove them with apt if nothing else uses them.
 # Usage: sudo scripts/uninstall.sh
 set -euo pipefail

@@ -11,6 +11,7 @@ import pytest
 
 from edge.datasets import fer2013_path
 from edge.paths import shared_dir
+from lsi_contract.credentials import DATA_ENV_VAR
 from tests.mqtt_helpers import Broker
 
 
@@ -30,6 +31,16 @@ SCENE_DATA = (fer2013_path(shared_dir()), shared_dir() / "data" / "ferplus_votes
 needs_scene_data = pytest.mark.skipif(not all(path.is_file() for path in SCENE_DATA),
                                       reason=f"FER2013 or its FER+ votes not found in {SCENE_DATA[0].parent} "
                                              "(shared data absent)")
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """Each test's own data directory (databases, keys, the command token), inherited by the
+    processes it starts: nothing lands in the user's home."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv(DATA_ENV_VAR, str(folder))
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import jsonschema
 import paho.mqtt.client as mqtt
+from lsi_contract.schemas import SCHEMA_DIR
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.broker import start_mosquitto
-from edge.mqtt.payloads import SCHEMA_DIR
 from tests.mjpeg_server import free_port
 
 
@@ -72,14 +72,20 @@ def wait_for(condition, seconds: float, what: str = "condition") -> None:
         time.sleep(0.05)
 
 
-def aggregate_payload(device: str, seq: int, lsi: float, start: float) -> str:
+def aggregate_fields(device: str, seq: int, lsi: float, start: float, session_id: str | None = None) -> dict:
+    """A valid …/aggregate message's fields, as an appliance publishes them."""
+    return {"device_id": device, "seq": seq, "session_id": session_id, "window_start": start,
+            "window_end": start + 5, "analysis": "expression", "faces": 12.0, "faces_min": 11, "faces_max": 13,
+            "faces_read": 10.0, "attention": 0.8, "lsi": lsi, "lsi_low": max(0.0, lsi - 5), "lsi_high": min(100.0, lsi + 5),
+            "lsi_std": 8.0, "emotions": {"happy": 0.5, "neutral": 0.3, "sad": 0.1, "surprise": 0.05,
+                                         "angry": 0.03, "fear": 0.02, "disgust": 0.0},
+            "negative_share": 0.15, "transitions": 2, "change_rate": 0.05, "suppressed": False,
+            "expression_suppressed": False, "updates": 40, "segment": None}
+
+
+def aggregate_payload(device: str, seq: int, lsi: float, start: float, session_id: str | None = None) -> str:
     """A valid …/aggregate message, as an appliance publishes it."""
-    return json.dumps({"device_id": device, "seq": seq, "session_id": None, "window_start": start,
-                       "window_end": start + 5, "faces": 12.0, "faces_min": 11, "faces_max": 13, "lsi": lsi,
-                       "lsi_std": 8.0, "emotions": {"happy": 0.5, "neutral": 0.3, "sad": 0.1, "surprise": 0.05,
-                                                    "angry": 0.03, "fear": 0.02, "disgust": 0.0},
-                       "negative_share": 0.1, "transitions": 2, "change_rate": 0.05, "suppressed": False,
-                       "updates": 40, "segment": None})
+    return json.dumps(aggregate_fields(device, seq, lsi, start, session_id))
 
 
 def validate(name: str, payload: dict) -> None:

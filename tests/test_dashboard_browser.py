@@ -20,7 +20,7 @@ import pytest
 from dashboard import create_app
 from dashboard.auth import create_user
 from dashboard.config import DashboardConfig
-from dashboard.models import Room
+from dashboard.models import APPROVED, Room, User
 from edge.appliance import Appliance
 from edge.capture.capture import Capture
 from edge.config import Config
@@ -39,8 +39,10 @@ def stack(tmp_path):
     broker = Broker(tmp_path / "broker")
     broker.workdir.mkdir()
     broker.start()
+    # room-b is the appliance beside the dashboard: approved by itself, its token read from its file.
     cfg = DashboardConfig(database_url=f"sqlite:///{tmp_path / 'dash.db'}", secret_key_file=tmp_path / "key",
-                          mqtt_host="127.0.0.1", mqtt_port=broker.port, command_timeout_seconds=8)
+                          mqtt_host="127.0.0.1", mqtt_port=broker.port, command_timeout_seconds=8,
+                          local_device_id="room-b", local_token_file=tmp_path / "data" / "command-token")
     app = create_app(cfg)
     from waitress import create_server
     port = free_port()
@@ -68,18 +70,19 @@ def stack(tmp_path):
             return db.query(Room).count() == 3
     wait_for(rooms_known, 20, "three rooms")
     with sessions.begin() as db:
-        ids = {u.username: u.id for u in db.query(__import__("dashboard.models", fromlist=["User"]).User)}
+        ids = {u.username: u.id for u in db.query(User)}
         for device, name, teacher in (("room-a", "Room A (7B)", "alice"), ("room-b", "Room B (8C)", "alice"),
                                       ("room-c", "Room C (9A)", "bob")):
             room = db.get(Room, device)
             room.name, room.teacher_id = name, ids[teacher]
+            room.approval = APPROVED  # room-a and room-c waited for approval (the admin test approves one)
     assert CHROMIUM, "Debian chromium not installed: run scripts/test.sh (it installs chromium)"
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--no-first-run", "--disable-sync"])
         yield {"url": f"http://127.0.0.1:{port}", "browser": browser, "feed": feed, "app": app,
-               "appliance": appliance}
+               "appliance": appliance, "data": tmp_path / "data"}
         browser.close()
     appliance.stop()
     device_thread.join(timeout=20)
@@ -141,6 +144,8 @@ def test_teacher_workflow_in_a_real_browser(stack, shot):
     assert commands["lsi/room-b/cmd/segment/start"] == {**commands["lsi/room-b/cmd/segment/start"],
                                                          "type": "exercise", "label": "worksheet"}
     page.wait_for_selector(".rec", timeout=15000)  # the recording indicator
+    commands = [json.loads(p) for t, p, _ in feed.messages if t == "lsi/room-b/cmd/session/start"]
+    assert commands[0]["token"] == (Path(stack["data"]) / "command-token").read_text().strip()
     appliance = stack["appliance"]
     wait_for(lambda: len(appliance.store.windows(appliance.sessions.id)) >= 2, 40, "recorded windows")
     page.wait_for_timeout(1500)
@@ -172,6 +177,13 @@ def test_teacher_workflow_in_a_real_browser(stack, shot):
     page.goto(f"{url}/health")
     assert "room-b" in page.content() or "Room B" in page.content()
     shot(page, "health")
+
+    # Pause, resume and stop, each carrying the box's token and answered by the box.
+    page.goto(f"{url}/rooms/room-b")
+    for button, answer in (("Pause", "paused"), ("Resume", "resumed"), ("Stop session", "stopped")):
+        page.click(f"form[data-command] button:text-is('{button}')")
+        expect(page.locator("#answer")).to_contain_text(answer, timeout=15000)
+    assert appliance.sessions.id is None
 
     # Another teacher's room is forbidden.
     bob = _login(browser, url, "bob")

@@ -18,7 +18,7 @@ def test_windows_sent_while_the_dashboard_is_stopped_are_stored_after_its_restar
     broker.workdir.mkdir()
     broker.start()
     cfg = DashboardConfig(database_url=f"sqlite:///{tmp_path / 'dash.db'}", secret_key_file=tmp_path / "key",
-                          mqtt_host="127.0.0.1", mqtt_port=broker.port)
+                          mqtt_host="127.0.0.1", mqtt_port=broker.port, local_device_id="room-9")  # approved
     device = Consumer(broker.port, topic="nothing/#", client_id="room-9-appliance")
     start = time.time() - 3600
     app = create_app(cfg)

@@ -1,12 +1,14 @@
 """Every dashboard route refuses unauthenticated requests; CSRF, rate limit, headers, idempotent ingest."""
 
 import re
+import time
 
 import pytest
 
 from dashboard import create_app
 from dashboard.auth import create_user
 from dashboard.config import DashboardConfig
+from tests.mqtt_helpers import aggregate_payload
 
 
 @pytest.fixture
@@ -80,15 +82,11 @@ def test_no_default_account_and_short_passwords_refused(tmp_path):
 
 
 def test_ingest_is_idempotent_on_device_and_seq(app):
-    from dashboard.models import WindowRecord
-    ingest = app.config["INGEST"]
-    window = {"device_id": "room-a", "seq": 1, "session_id": None, "window_start": 10.0, "window_end": 15.0,
-              "faces": 6.0, "lsi": 55.0, "suppressed": False}
-
-    class Message:
-        topic, payload = "lsi/room-a/aggregate", __import__("json").dumps(window).encode()
-
+    from dashboard.models import APPROVED, Room, WindowRecord
+    with app.config["SESSIONS"].begin() as db:
+        db.add(Room(device_id="room-a", name="Room A", approval=APPROVED))
+    payload = aggregate_payload("room-a", 1, 55.0, time.time() - 60).encode()
     for _ in range(3):
-        ingest._on_message(None, None, Message())
+        app.config["INGEST"]._ingest("lsi/room-a/aggregate", payload)
     with app.config["SESSIONS"]() as db:
         assert db.query(WindowRecord).count() == 1

@@ -4,7 +4,7 @@ import json
 import logging
 import sys
 
-from edge.logs import JsonFormatter, RepeatLimiter
+from lsi_contract.logs import JsonFormatter, RepeatLimiter
 
 
 def _record(message: str, level: int = logging.WARNING, exc_info=None) -> logging.LogRecord:

@@ -3,7 +3,8 @@ import pytest
 
 from edge.config import DEFAULT_LSI_WEIGHTS, LsiConfig
 from edge.datasets import FER2013_LABELS
-from edge.lsi.index import lsi, mean_ci95, weight_vector
+from lsi_contract.scale import lsi, weight_vector
+from lsi_contract.stats import mean_ci95
 
 
 def test_weights_follow_the_model_output_order():

@@ -1,82 +1,127 @@
 """The box's Mosquitto configuration (config/mosquitto/), run by a real Mosquitto: log-ins are
-required, and a dashboard's queued feed survives a broker restart (persistence)."""
+required, a dashboard's queued feed survives a broker restart (persistence), and each appliance's
+account (named as its device id) reaches only its own topics while the dashboard's reads every
+room and sends commands only.
 
-import getpass
-import shutil
-import subprocess
+"Nothing arrived" is shown without sleeping: after the forbidden message, the same client
+publishes an allowed one that the same subscriber receives; the broker queues a message to its
+subscribers before it acknowledges it, so the forbidden one would have arrived first."""
+
+import json
 import time
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from tests.installed_broker import InstalledBroker, wait_until
 
-from edge.broker import broker_listening
-from edge.paths import REPO_ROOT
-from tests.mjpeg_server import free_port
-from tests.mqtt_helpers import aggregate_payload, wait_for
-
-PASSWORDS = {"lsi-edge": "edge-secret", "lsi-dashboard": "dashboard-secret"}
+ACCOUNTS = {"lsi-dashboard": "dashboard-secret", "room-a": "secret-a", "room-b": "secret-b"}
+ROOM_FEED = ["availability", "state", "aggregate", "segment", "alert", "stats"]
+COMMANDS = ["session/start", "session/stop", "session/pause", "session/resume", "segment/start"]
 
 
-def _start(folder, port):
-    """The installed configuration, with the test's port, files and persistence folder."""
-    conf = (REPO_ROOT / "config" / "mosquitto" / "lsi-edge.conf").read_text()
-    conf = conf.replace("listener 1883", f"listener {port} 127.0.0.1")
-    conf = conf.replace("/etc/mosquitto/lsi-edge.passwd", str(folder / "passwd"))
-    conf = conf.replace("/etc/mosquitto/lsi-edge.acl", str(REPO_ROOT / "config" / "mosquitto" / "lsi-edge.acl"))
-    # As Debian's main file adds; and stay this user (as root, Mosquitto would switch to `mosquitto`,
-    # which cannot enter the test's folder).
-    (folder / "mosquitto.conf").write_text(f"persistence_location {folder}/\nuser {getpass.getuser()}\n{conf}")
-    process = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(folder / "mosquitto.conf")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_for(lambda: broker_listening("127.0.0.1", port) or process.poll() is not None, 10, "mosquitto")
-    assert process.poll() is None, process.stderr.read().decode()
-    return process
-
-
-def _client(port, user, client_id, clean=True):
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean)
-    if user:
-        client.username_pw_set(user, PASSWORDS[user])
-    client.codes, client.received = [], []
-    client.on_connect = lambda c, u, f, rc, p: c.codes.append(rc)
-    client.on_message = lambda c, u, m: c.received.append(m.topic)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    wait_for(lambda: client.codes, 10, f"CONNACK for {user}")
-    return client
+def _payload(device: str, **fields) -> str:
+    return json.dumps({"device_id": device, "ts": time.time(), **fields})
 
 
 def test_log_in_is_required_and_queued_messages_survive_a_broker_restart(tmp_path):
-    passwords = tmp_path / "passwd"
-    passwords.touch()
-    for user, password in PASSWORDS.items():
-        subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True, capture_output=True)
-    port = free_port()
-    broker = _start(tmp_path, port)
+    broker = InstalledBroker(tmp_path, ACCOUNTS)
+    broker.start()
     try:
-        anonymous = _client(port, None, "anonymous")
-        assert anonymous.codes[0].is_failure  # not authorised
-        anonymous.loop_stop()
+        assert broker.client(None, client_id="anonymous").codes[0].is_failure  # not authorised
+        assert broker.client("room-a", "wrong", client_id="guess").codes[0].is_failure
 
-        dashboard = _client(port, "lsi-dashboard", "dashboard", clean=False)
-        assert not dashboard.codes[0].is_failure
-        dashboard.subscribe("lsi/#", qos=1)
-        time.sleep(0.5)
-        dashboard.disconnect()
-        dashboard.loop_stop()
+        dashboard = broker.client("lsi-dashboard", client_id="dashboard", clean=False)
+        assert dashboard.connected
+        assert not dashboard.subscribe_and_wait("lsi/+/+")[0].is_failure
+        dashboard.close()
 
-        appliance = _client(port, "lsi-edge", "appliance")
-        appliance.publish("lsi/room-1/aggregate", aggregate_payload("room-1", 1, 50.0, time.time()), qos=1)\
-            .wait_for_publish(timeout=5)
-        appliance.disconnect()
-        appliance.loop_stop()
-        broker.terminate()  # saves the queue on the way out
-        broker.wait(timeout=10)
+        appliance = broker.client("room-a", client_id="room-a")
+        appliance.publish_and_wait("lsi/room-a/aggregate", _payload("room-a", seq=1, lsi=50.0))
+        appliance.close()
+        broker.stop()  # saves the queue on the way out
 
-        broker = _start(tmp_path, port)
-        dashboard = _client(port, "lsi-dashboard", "dashboard", clean=False)
-        wait_for(lambda: dashboard.received == ["lsi/room-1/aggregate"], 10, "the queued window after the restart")
-        dashboard.loop_stop()
+        broker.start()
+        dashboard = broker.client("lsi-dashboard", client_id="dashboard", clean=False)
+        wait_until(lambda: dashboard.topics() == ["lsi/room-a/aggregate"], 10, "the queued window after the restart")
     finally:
-        broker.terminate()
-        broker.wait(timeout=10)
+        broker.stop()
+
+
+def test_each_device_reaches_only_its_own_topics_and_the_dashboard_only_reads_and_commands(tmp_path):
+    broker = InstalledBroker(tmp_path, ACCOUNTS, extra_acl="user observer\ntopic read homeassistant/#")
+    broker.add("observer", "observer-secret")
+    broker.start()
+    try:
+        assert broker.client(None, client_id="anonymous").codes[0].is_failure
+
+        feed = broker.client("lsi-dashboard", client_id="dashboard-feed")
+        for topic in ["lsi/+/+", "lsi/+/cmd/result"]:
+            assert not feed.subscribe_and_wait(topic)[0].is_failure
+        room_a = broker.client("room-a", client_id="room-a")
+        room_b = broker.client("room-b", client_id="room-b")
+        assert room_a.connected and room_b.connected
+        assert not room_b.subscribe_and_wait("lsi/room-b/cmd/#")[0].is_failure
+        assert not room_a.subscribe_and_wait("lsi/room-a/cmd/#")[0].is_failure
+        # room-a asks for room-b's commands directly and through wildcards.
+        for topic in ["lsi/room-b/cmd/#", "lsi/+/cmd/#", "lsi/#"]:
+            room_a.subscribe_and_wait(topic)
+
+        # A device publishes its own feed; a forged one for another room is dropped.
+        for kind in ROOM_FEED:
+            room_a.publish_and_wait(f"lsi/room-b/{kind}", _payload("room-b", forged=True))
+        room_a.publish_and_wait("lsi/room-b/cmd/result", _payload("room-b", forged=True))
+        room_a.publish_and_wait("lsi/room-b/cmd/session/start", _payload("room-b", forged=True))
+        room_a.publish_and_wait("lsi/room-a/cmd/session/pause", _payload("room-a", forged=True))  # nor its own
+        for kind in ROOM_FEED:
+            room_a.publish_and_wait(f"lsi/room-a/{kind}", _payload("room-a"))
+        room_a.publish_and_wait("lsi/room-a/cmd/result", _payload("room-a", ok=True))
+        room_b.publish_and_wait("lsi/room-b/aggregate", _payload("room-b"))
+        expected = [f"lsi/room-a/{kind}" for kind in ROOM_FEED] + ["lsi/room-a/cmd/result", "lsi/room-b/aggregate"]
+        wait_until(lambda: len(feed.received) >= len(expected), 5, "both rooms' feeds at the dashboard")
+        assert feed.topics() == expected  # the dashboard reads every room; nothing forged arrived
+        assert all(b"forged" not in payload for _, payload in feed.received)
+
+        # The dashboard's commands reach their device only; room-a does not read room-b's.
+        commander = broker.client("lsi-dashboard", client_id="dashboard-commands")
+        for command in COMMANDS:
+            commander.publish_and_wait(f"lsi/room-b/cmd/{command}", _payload("room-b", request_id=command))
+        commander.publish_and_wait("lsi/room-a/cmd/session/start", _payload("room-a", request_id="a"))
+        wait_until(lambda: "lsi/room-a/cmd/session/start" in room_a.topics(), 5, "room-a's own command")
+        wait_until(lambda: len(room_b.received) >= len(COMMANDS), 5, "room-b's commands")
+        assert room_b.topics() == [f"lsi/room-b/cmd/{command}" for command in COMMANDS]
+        # (its own result comes back: a device reads all of its cmd/ subtree)
+        assert set(room_a.topics()) == {"lsi/room-a/cmd/result", "lsi/room-a/cmd/session/start"}
+
+        # The dashboard cannot write feed topics or results (nor anything but the two command kinds).
+        for topic in ["lsi/room-a/aggregate", "lsi/room-a/state", "lsi/room-a/cmd/result", "lsi/room-a/cmd/other"]:
+            commander.publish_and_wait(topic, _payload("room-a", forged=True))
+        commander.publish_and_wait("lsi/room-a/cmd/session/stop", _payload("room-a", request_id="b"))
+        wait_until(lambda: "lsi/room-a/cmd/session/stop" in room_a.topics(), 5, "room-a's second command")
+        room_a.publish_and_wait("lsi/room-a/stats", _payload("room-a", last=True))
+        wait_until(lambda: len(feed.received) > len(expected), 5, "room-a's stats")
+        assert feed.topics()[len(expected):] == ["lsi/room-a/stats"]
+        assert set(room_a.topics()) == {"lsi/room-a/cmd/result", "lsi/room-a/cmd/session/start",
+                                        "lsi/room-a/cmd/session/stop"}
+
+        # Home Assistant discovery: under the device's own node id only.
+        observer = broker.client("observer", client_id="observer")
+        observer.subscribe_and_wait("homeassistant/#")
+        room_a.publish_and_wait("homeassistant/sensor/room-b/lsi/config", "{}")
+        room_a.publish_and_wait("homeassistant/binary_sensor/room-a/lsi/config", "{}")
+        room_a.publish_and_wait("homeassistant/sensor/room-a/lsi/config", "{}")
+        wait_until(lambda: observer.received, 5, "room-a's discovery message")
+        assert observer.topics() == ["homeassistant/sensor/room-a/lsi/config"]
+
+        # A stolen box: its account revoked, the broker reloaded (new log-ins refused; Mosquitto 2.0
+        # drops the open connection too), then restarted to be certain.
+        revoked = broker.revoke("room-a")
+        assert revoked.stdout.splitlines()[-1] == "systemctl restart mosquitto"
+        assert "room-a" not in broker.account_script("list").stdout.split()
+        broker.reload()
+        wait_until(lambda: not room_a.is_connected(), 5, "room-a's connection to end with the reload")
+        assert broker.client("room-a", "secret-a", client_id="room-a-again").codes[0].is_failure
+        assert room_b.is_connected()
+        broker.stop()
+        broker.start()
+        assert broker.client("room-a", "secret-a", client_id="room-a").codes[0].is_failure
+        assert broker.client("room-b", client_id="room-b").connected
+    finally:
+        broker.stop()

@@ -14,6 +14,7 @@ from edge.capture.capture import Capture
 from edge.config import Config
 from edge.mqtt.link import MqttLink
 from edge.storage.store import Store
+from lsi_contract.credentials import write_token
 from tests.mqtt_helpers import Consumer, validate, wait_for
 from tests.test_run_cli import hermetic_env
 
@@ -46,9 +47,10 @@ def test_every_topic_and_payload_as_documented(tmp_path, broker):
     thread = _start(appliance, cfg, realtime=True)
     base = f"lsi/{DEVICE}"
     wait_for(lambda: appliance.link.connected, 10, "appliance connection")
-    consumer.publish(f"{base}/cmd/session/start", json.dumps({"label": "Maths 7B", "request_id": "r1"}))
+    token = appliance.commands._token()
+    consumer.publish(f"{base}/cmd/session/start", json.dumps({"label": "Maths 7B", "request_id": "r1", "token": token}))
     consumer.publish(f"{base}/cmd/segment/start", json.dumps({"type": "lecture", "label": "fractions",
-                                                               "request_id": "r2"}))
+                                                               "request_id": "r2", "token": token}))
     thread.join(timeout=60)
     assert not thread.is_alive()
     wait_for(lambda: b"stopped" in consumer.raw("availability"), 10, "stopped")
@@ -72,7 +74,7 @@ def test_every_topic_and_payload_as_documented(tmp_path, broker):
         for item in items:
             validate(name, item)
     discovery = [t for t, _, retained in consumer.messages if t.startswith("homeassistant/sensor/")]
-    assert any(t.endswith("_lsi/config") for t in discovery)
+    assert f"homeassistant/sensor/{DEVICE}/lsi/config" in discovery  # node id = device id (its ACL)
     # What the broker keeps for late subscribers: the last state and the availability.
     late = Consumer(broker.port, client_id="late-consumer")
     wait_for(lambda: late.raw("state") and late.raw("availability"), 10, "retained messages")
@@ -166,9 +168,10 @@ def test_a_thousand_hostile_commands_are_each_answered_and_the_daemon_keeps_runn
     assert all(r["error"] for r in results)
     for result in results:
         validate("cmd-result", result)
-    assert thread.is_alive() and appliance.commands.rejected == 1000
+    assert thread.is_alive() and appliance.commands.rejected_total == 1000
     frames = appliance.pipeline.stats.frames
-    consumer.publish(f"{base}/session/start", json.dumps({"label": "still alive", "request_id": "ok"}))
+    consumer.publish(f"{base}/session/start", json.dumps({"label": "still alive", "request_id": "ok",
+                                                          "token": appliance.commands._token()}))
     wait_for(lambda: any(r.get("request_id") == "ok" and r["ok"] for r in consumer.payloads("cmd/result")), 10,
              "valid command answered")
     wait_for(lambda: appliance.pipeline.stats.frames > frames, 10, "frames still processed")
@@ -177,13 +180,23 @@ def test_a_thousand_hostile_commands_are_each_answered_and_the_daemon_keeps_runn
     consumer.close()
 
 
-def test_commands_need_the_token_when_one_is_set(tmp_path, broker, monkeypatch):
-    monkeypatch.setenv("LSI_EDGE_COMMAND_TOKEN", "s3cret")
+def test_commands_need_the_box_s_token_made_on_first_start_and_rotated_at_once(tmp_path, broker, data_dir):
     cfg = _config(tmp_path, broker.port, "demo:640x360:6:600")
     appliance = Appliance(cfg)
-    assert not appliance.commands.handle("session/start", b'{"label": "a"}')["ok"]
+    token_file = data_dir / "command-token"
+    assert token_file.stat().st_mode & 0o777 == 0o600  # readable by the service only
+    token = token_file.read_text().strip()
+    assert len(token) >= 32
+    refused = appliance.commands.handle("session/start", b'{"label": "a"}')
+    assert not refused["ok"] and refused["error"].startswith("unauthorised")
     assert "unauthorised" in appliance.commands.handle("session/start", b'{"token": "nope"}')["error"]
-    assert appliance.commands.handle("session/start", b'{"token": "s3cret", "label": "a"}')["ok"]
+    assert appliance.commands.rejected == {"unauthorised": 2}
+    assert appliance.commands.handle("session/start", json.dumps({"token": token, "label": "a"}).encode())["ok"]
+
+    rotated = write_token(token_file)  # what `lsi-edge token --rotate` does
+    assert not appliance.commands.handle("session/stop", json.dumps({"token": token}).encode())["ok"]
+    assert appliance.commands.handle("session/stop", json.dumps({"token": rotated}).encode())["ok"]
+    assert Appliance(cfg).commands._token() == rotated  # kept across restarts
 
 
 def test_a_deeply_nested_command_does_not_silence_the_box(tmp_path, broker):
@@ -201,7 +214,8 @@ def test_a_deeply_nested_command_does_not_silence_the_box(tmp_path, broker):
     wait_for(lambda: len(consumer.payloads("cmd/result")) == 2, 10, "answers to the nested commands")
     assert not any(r["ok"] for r in consumer.payloads("cmd/result"))
     windows = len(consumer.payloads("aggregate"))
-    consumer.publish(f"{base}/session/start", json.dumps({"label": "after", "request_id": "next"}))
+    consumer.publish(f"{base}/session/start", json.dumps({"label": "after", "request_id": "next",
+                                                          "token": appliance.commands._token()}))
     wait_for(lambda: any(r["request_id"] == "next" and r["ok"] for r in consumer.payloads("cmd/result")), 10,
              "the next valid command answered")
     wait_for(lambda: len(consumer.payloads("aggregate")) >= windows + 2, 30, "windows still published")

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from edge.storage.store import Store
+from tests.mqtt_helpers import aggregate_fields
 from tests.postgres_helpers import Postgres
 
 
@@ -27,8 +28,20 @@ def url(request, tmp_path):
 
 
 def _window(k: int, lsi: float | None = 60.0) -> dict:
-    return {"window_start": 1000.0 + 5 * k, "window_end": 1005.0 + 5 * k, "faces": 6.0, "lsi": lsi,
-            "suppressed": lsi is None}
+    """A window as the pipeline hands it to the store (the store adds device, seq and session)."""
+    fields = aggregate_fields("room-1", 1, lsi or 0.0, 1000.0 + 5 * k)
+    for key in ("device_id", "seq", "session_id"):
+        del fields[key]
+    if lsi is None:
+        fields.update(lsi=None, lsi_low=None, lsi_high=None, emotions=None, suppressed=True,
+                      expression_suppressed=True)
+    return fields
+
+
+ALERT = {"kind": "lsi_drop", "timestamp": 1070.0, "segment": None, "value": 40.0, "reference": 60.0,
+         "sustained_seconds": 30.0, "message": "drop"}
+SEGMENT = {"kind": "lecture", "label": "x", "start": 1000.0, "end": 1060.0, "windows": 12, "reported_windows": 12,
+           "lsi_mean": 60.0, "lsi_ci95_low": 58.0, "lsi_ci95_high": 62.0, "faces_mean": 12.0}
 
 
 def test_schema_is_migrated_and_has_no_per_track_table(url):
@@ -59,8 +72,8 @@ def test_outbox_order_delivery_and_bound(url):
     session = store.start_session("Maths", 999.0)
     for k in range(12):
         store.add_window(_window(k), session)
-    store.add_alert({"kind": "lsi_drop", "timestamp": 1070.0, "message": "drop"}, session)
-    store.add_segment({"kind": "lecture", "label": "x", "start": 1000.0, "end": 1060.0}, session)
+    store.add_alert(ALERT, session)
+    store.add_segment(SEGMENT, session)
     assert store.given_up == 4 and store.outbox_depth() == 10  # policy: the oldest are given up
     pending = store.pending(limit=100)
     assert [m.topic for m in pending][-2:] == ["alert", "segment"]

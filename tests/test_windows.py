@@ -2,11 +2,10 @@ import numpy as np
 
 from edge.config import DEFAULT_LSI_WEIGHTS, AlertConfig
 from edge.datasets import FER2013_LABELS
-from edge.lsi.index import lsi, weight_vector
-from edge.lsi.scale import lsi_bands
 from edge.lsi.segments import AlertMonitor, SegmentTracker
 from edge.lsi.windows import ReadFace, WindowAggregator
 from edge.smoothing.smoother import TrackDescriptors
+from lsi_contract.scale import lsi, lsi_bands, weight_vector
 
 WEIGHTS = weight_vector(DEFAULT_LSI_WEIGHTS, FER2013_LABELS)
 HAPPY, SAD, NEUTRAL = 3, 4, 6

@@ -21,7 +21,6 @@ from edge.capture.capture import Capture
 from edge.config import Config
 from edge.detect.tiling import iou
 from edge.inference.classifier import ExpressionClassifier
-from edge.lsi.index import lsi, weight_vector
 from edge.lsi.quantify import ConfusionModel
 from edge.lsi.stage import IndexStage
 from edge.lsi.windows import WindowAggregate
@@ -31,6 +30,7 @@ from edge.scenes.timeline import StudentState
 from edge.sinks import CollectingSink
 from edge.smoothing.smoother import TrackDescriptors
 from edge.types import Detection, TrackUpdate
+from lsi_contract.scale import lsi, weight_vector
 
 log = logging.getLogger("lsi_edge.evaluation")
 

@@ -6,11 +6,10 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 
 from edge.config import AlertConfig
-from edge.lsi.index import mean_ci95
-from edge.lsi.scale import LsiBand, band_of
 from edge.lsi.windows import WindowAggregate
-
-SEGMENT_KINDS = ("lecture", "exercise", "discussion", "quiz", "break", "custom")
+from lsi_contract.labels import SEGMENT_KINDS
+from lsi_contract.scale import LsiBand, band_of
+from lsi_contract.stats import mean_ci95
 
 
 @dataclass(frozen=True)

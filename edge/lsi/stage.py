@@ -7,11 +7,11 @@ recorded updates through the same class to compare smoothing settings without re
 from __future__ import annotations
 
 from edge.config import LsiConfig, PrivacyConfig, SmoothingConfig
-from edge.lsi.index import lsi, weight_vector
 from edge.lsi.quantify import ConfusionModel
 from edge.lsi.windows import ReadFace, WindowAggregate, WindowAggregator
 from edge.smoothing.smoother import TrackDescriptors, TrackSmoother
 from edge.types import TrackUpdate
+from lsi_contract.scale import lsi, weight_vector
 
 
 class IndexStage:

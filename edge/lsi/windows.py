@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from edge.lsi.index import lsi
 from edge.lsi.quantify import ConfusionModel, window_shares
 from edge.smoothing.smoother import TrackDescriptors
+from lsi_contract.scale import lsi
 
 BOOTSTRAP_RESAMPLES = 50  # over tracks, for the LSI interval (each resample re-estimates the shares)
 INTERVAL = (2.5, 97.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from edge.mqtt.topics import Topics
+from lsi_contract.topics import Topics, discovery_topic
 
 
 def discovery_messages(topics: Topics, device: str, prefix: str) -> list[tuple[str, str]]:
@@ -17,6 +17,6 @@ def discovery_messages(topics: Topics, device: str, prefix: str) -> list[tuple[s
                        "value_template": "{{ value_json.lsi }}", "icon": "mdi:school"},
                "faces": {"name": "Faces", "value_template": "{{ value_json.faces }}",
                          "icon": "mdi:account-group"}}
-    return [(f"{prefix}/sensor/lsi_edge_{device}_{key}/config",
+    return [(discovery_topic(prefix, device, key),
              json.dumps({**base, **extra, "unique_id": f"lsi_edge_{device}_{key}", "state_class": "measurement"}))
             for key, extra in sensors.items()]

@@ -15,34 +15,24 @@ import os
 import ssl
 import threading
 import time
-from pathlib import Path
 from typing import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config import MqttConfig
-from edge.mqtt.topics import Topics
 from edge.storage.store import Store
+from lsi_contract.credentials import read_secret_file
+from lsi_contract.topics import Topics
 
 log = logging.getLogger("lsi_edge.mqtt")
 
 CommandHandler = Callable[[str, bytes], dict]
 
 
-def read_password_file(path: Path | None) -> str | None:
-    """First line of a password file (e.g. a systemd credential); None without a file."""
-    if path is None:
-        return None
-    try:
-        return path.read_text().splitlines()[0].strip()
-    except (OSError, IndexError) as error:
-        raise ValueError(f"password file {path}: cannot read a password ({error})") from error
-
-
 def read_password(cfg: MqttConfig) -> str | None:
     if cfg.password_file is not None:
-        return read_password_file(cfg.password_file)
+        return read_secret_file(cfg.password_file)
     return os.environ.get(cfg.password_env) or None
 
 
@@ -218,7 +208,7 @@ class MqttLink:
                 if not self.connected:
                     return
                 # Not under self._lock: paho calls on_publish while holding its own lock.
-                info = self.client.publish(self.topics.outbox(message.topic), message.payload, qos=1)
+                info = self.client.publish(self.topics.leaf(message.topic), message.payload, qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     return
                 self.sent += 1

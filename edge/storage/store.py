@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from edge.storage.schema import AlertRow, OutboxRow, SegmentRow, SessionRow, WindowRow
+from lsi_contract.payloads import Aggregate, AlertPayload, SegmentEnd, build
 
 log = logging.getLogger("lsi_edge.storage")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -107,9 +108,10 @@ class Store:
     def add_window(self, window: dict, session_id: str | None) -> dict:
         """Assign the next per-device seq, store the window and its outbox message; returns the payload."""
         with self._lock, self._sessions.begin() as db:
-            self._seq += 1
-            payload = {"device_id": self.device_id, "seq": self._seq, "session_id": session_id, **window}
-            db.add(WindowRow(device_id=self.device_id, seq=self._seq, session_id=session_id,
+            seq = self._seq + 1  # taken only once the window is valid: a refused one leaves no gap
+            payload = build(Aggregate, device_id=self.device_id, seq=seq, session_id=session_id, **window)
+            self._seq = seq
+            db.add(WindowRow(device_id=self.device_id, seq=seq, session_id=session_id,
                              window_start=window["window_start"], window_end=window["window_end"],
                              faces=window["faces"], lsi=window["lsi"], suppressed=window["suppressed"],
                              payload=payload))
@@ -117,14 +119,14 @@ class Store:
         return payload
 
     def add_segment(self, summary: dict, session_id: str | None) -> dict:
-        payload = {"device_id": self.device_id, "session_id": session_id, **summary}
+        payload = build(SegmentEnd, device_id=self.device_id, session_id=session_id, **summary)
         self._add(SegmentRow(device_id=self.device_id, session_id=session_id, kind=summary["kind"],
                              label=summary["label"], start=summary["start"], end=summary["end"], summary=payload),
                   "segment", payload)
         return payload
 
     def add_alert(self, alert: dict, session_id: str | None) -> dict:
-        payload = {"device_id": self.device_id, "session_id": session_id, **alert}
+        payload = build(AlertPayload, device_id=self.device_id, session_id=session_id, **alert)
         self._add(AlertRow(device_id=self.device_id, session_id=session_id, kind=alert["kind"],
                            timestamp=alert["timestamp"], payload=payload), "alert", payload)
         return payload

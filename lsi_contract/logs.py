@@ -1,5 +1,6 @@
-"""Logging for the daemon: one line per event on stderr, text or JSON, quiet libraries, and
-repeated warnings and errors rate-limited (an outage must not fill the journal)."""
+"""Logging of both programs (the appliance and the dashboard): one line per event on stderr, text
+or JSON, quiet libraries, and repeated warnings and errors rate-limited (an outage must not fill
+the journal)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ REPEAT_SECONDS = 60.0
 class RepeatLimiter(logging.Filter):
     """Lets the first warning or error of a kind through, then at most one per REPEAT_SECONDS,
     saying how many were held back. A kind is the logger, the message template and the
-    exception type, so different failures are never hidden behind each other."""
+    exception type, so different failures are never hidden behind each other; a record may name
+    its own kind (extra={"repeat_key": …}) when one template covers several (e.g. per device)."""
 
     def __init__(self, seconds: float = REPEAT_SECONDS, clock=time.monotonic):
         super().__init__()
@@ -31,7 +33,7 @@ class RepeatLimiter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
             return True
-        kind = (record.name, record.msg, record.exc_info[0] if record.exc_info else None)
+        kind = (record.name, getattr(record, "repeat_key", record.msg), record.exc_info[0] if record.exc_info else None)
         now = self._clock()
         with self._lock:
             last, held = self._kinds.get(kind, (None, 0))

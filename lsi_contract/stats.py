@@ -1,28 +1,15 @@
-"""LSI math as pure functions. LSI = wᵀp̂, mapped linearly so the worst class is 0 and the best 100."""
+"""Statistics both sides compute (the appliance's segment summaries, the dashboard's review)."""
 
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
 # Two-sided 95 % Student-t quantiles for small samples (df = n − 1); 1.96 beyond the table.
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
         10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
-
-
-def weight_vector(weights: Mapping[str, float], labels: Sequence[str]) -> np.ndarray:
-    """Class-name weights in the model's output order."""
-    return np.array([weights[name] for name in labels], np.float64)
-
-
-def lsi(probabilities: np.ndarray, weights: np.ndarray) -> np.ndarray | float:
-    """0–100 index of one (C,) or many (N, C) probability vectors."""
-    low, high = float(weights.min()), float(weights.max())
-    raw = np.asarray(probabilities, np.float64) @ weights
-    scaled = np.clip((raw - low) / (high - low) * 100.0, 0.0, 100.0)
-    return float(scaled) if np.ndim(scaled) == 0 else scaled
 
 
 def t_quantile_95(df: int) -> float:

@@ -107,10 +107,10 @@ def test_command_line_overrides_are_validated_like_the_yaml(tmp_path, args, key)
 def test_loop_device_id_and_json_logs(tmp_path):
     """--loop replays a 3-second file source; --device-id names the windows; --log-json: one
     JSON object per log line."""
-    result = run_cli(tmp_path, "run", "--source", "demo:640x360:6:3", "--loop", "--max-frames", "100",
+    result = run_cli(tmp_path, "run", "--source", "demo:640x360:6:3", "--loop", "--max-frames", "300",
                      "--device-id", "room-7", "--print", "--no-realtime", "--log-json")
     windows = windows_of(result)
-    assert len(windows) >= 2  # 100 frames at 8 fps: 12.5 s of a 3-s source
+    assert len(windows) >= 2  # 300 frames at 8 fps: 37.5 s of a 3-s source (and over a second of work: ready)
     from edge.storage.store import Store
     assert len(Store(f"sqlite:///{tmp_path / 'data' / 'lsi-edge.db'}", "room-7").windows()) == len(windows)
     logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]

@@ -37,7 +37,19 @@ from lsi_contract.payloads import (
     Stats,
     parse_message,
 )
-from lsi_contract.topics import AVAILABILITY, Topics, feed_filters, split_topic, valid_device_id
+from lsi_contract.topics import (
+    AGGREGATE,
+    ALERT,
+    AVAILABILITY,
+    COMMAND_RESULT,
+    SEGMENT,
+    STATE,
+    STATS,
+    Topics,
+    feed_filters,
+    split_topic,
+    valid_device_id,
+)
 
 log = logging.getLogger("lsi_dashboard.ingest")
 
@@ -123,9 +135,8 @@ class Ingest:
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
         self.host, self.port = cfg.mqtt_host, cfg.mqtt_port
-        self._handlers = {AVAILABILITY: self._availability, "aggregate": self._window, "segment": self._segment,
-                          "alert": self._alert, "state": self._state, "stats": self._stats,
-                          "cmd/result": self._result}
+        self._handlers = {AVAILABILITY: self._availability, AGGREGATE: self._window, SEGMENT: self._segment,
+                          ALERT: self._alert, STATE: self._state, STATS: self._stats, COMMAND_RESULT: self._result}
         if cfg.local_device_id:
             self._approve_local(cfg.local_device_id)
 

@@ -195,6 +195,9 @@ def _run_appliance(args, cfg, sinks, realtime_default: bool) -> int:
         capture = Capture(cfg.source, cfg.processing.fps, realtime)
         log.info("device %s, source %s, %g fps processing, realtime %s, database %s", cfg.device_id,
                  capture.source.description, cfg.processing.fps, realtime, _redact_url(cfg.storage.url))
+        if cfg.mqtt.enabled:
+            log.info("commands must carry this box's token: `lsi-edge token` prints it (kept in %s)",
+                     appliance.commands.token.path)
         _handle_signals(args, appliance)
         stats = appliance.run(capture, args.max_frames)
         log.info("done: %d frames, %d faces classified, %d windows, %d scene cuts, %d frame errors, %.1f s",

@@ -44,10 +44,10 @@ class CommandToken:
 
 
 class CommandTable:
-    def __init__(self, sessions: Sessions, pipeline: Pipeline, token: Callable[[], str],
+    def __init__(self, sessions: Sessions, pipeline: Pipeline, token: CommandToken,
                  on_change: Callable[[], None] = lambda: None):
         """token: the command token now (read per command, so a rotated token applies at once)."""
-        self.sessions, self.pipeline, self._token, self._on_change = sessions, pipeline, token, on_change
+        self.sessions, self.pipeline, self.token, self._on_change = sessions, pipeline, token, on_change
         self._handlers: dict[str, Callable] = {
             "session/start": lambda c: sessions.start(c.label, time.time()),
             "session/stop": lambda c: sessions.stop(time.time()),
@@ -72,7 +72,7 @@ class CommandTable:
         """Validate and apply; returns the answer. Never raises: a command must not stop the daemon."""
         request_id = request_id_of(payload)
         try:
-            command = parse_command(name, payload, self._token())
+            command = parse_command(name, payload, self.token())
             request_id = command.request_id
             detail = self._handlers[name](command)
         except (CommandError, SessionError) as error:

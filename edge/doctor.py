@@ -15,6 +15,7 @@ from typing import Callable
 
 from edge.config import Config
 from edge.paths import data_dir
+from lsi_contract.credentials import token_file
 
 PLACEMENT_SURVEY_SECONDS = 3.0  # of source time: enough frames for the verdict, short enough for a check
 
@@ -147,13 +148,23 @@ def _placement(cfg: Config, checks: list[Check]) -> Check:
                  critical=False)
 
 
+def _command_token(cfg: Config) -> Check:
+    path = token_file(cfg.mqtt.command_token_file)
+    if not path.exists():
+        return Check("command token", True, f"{path} is made on the first start (`lsi-edge token` prints it)")
+    if path.stat().st_mode & 0o077:
+        return Check("command token", False, f"{path} is readable by others: chmod 600 {path}", critical=False)
+    return Check("command token", True, f"{path}, readable by its owner only (`lsi-edge token` prints it)")
+
+
 def run_checks(cfg: Config) -> list[Check]:
     checks: list[Check] = [Check("python", True, f"{platform.python_version()} on {platform.machine()}")]
     steps: list[tuple[str, Callable[[], Check]]] = [
         ("one headless OpenCV", _opencv), ("expression model", lambda: _classifier(cfg)),
         ("BlazeFace face detectors", lambda: _detector(cfg)), ("source", lambda: _source(cfg)),
         ("camera placement", lambda: _placement(cfg, checks)), ("database", lambda: _database(cfg)),
-        ("MQTT broker", lambda: _broker(cfg)), ("disk", lambda: _disk(cfg)), ("clock", _clock)]
+        ("MQTT broker", lambda: _broker(cfg)), ("command token", lambda: _command_token(cfg)),
+        ("disk", lambda: _disk(cfg)), ("clock", _clock)]
     # MediaPipe imports matplotlib, which caches its font list under $HOME: looking must leave nothing.
     with tempfile.TemporaryDirectory(prefix="lsi-doctor-") as scratch:
         previous = os.environ.get("MPLCONFIGDIR")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import jsonschema
 import paho.mqtt.client as mqtt
-from lsi_contract.schemas import SCHEMA_DIR
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.broker import start_mosquitto
+from lsi_contract.schemas import SCHEMA_DIR
 from tests.mjpeg_server import free_port
 
 

@@ -75,7 +75,8 @@ def stack(tmp_path):
                                       ("room-c", "Room C (9A)", "bob")):
             room = db.get(Room, device)
             room.name, room.teacher_id = name, ids[teacher]
-            room.approval = APPROVED  # room-a and room-c waited for approval (the admin test approves one)
+            if device == "room-a":  # room-c stays waiting: the admin approves it in the browser
+                room.approval = APPROVED
     assert CHROMIUM, "Debian chromium not installed: run scripts/test.sh (it installs chromium)"
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
@@ -185,15 +186,23 @@ def test_teacher_workflow_in_a_real_browser(stack, shot):
         expect(page.locator("#answer")).to_contain_text(answer, timeout=15000)
     assert appliance.sessions.id is None
 
-    # Another teacher's room is forbidden.
+    # room-c waits for approval: bob does not see it yet; the admin approves it with its token.
     bob = _login(browser, url, "bob")
+    assert bob.goto(f"{url}/rooms/room-c").status == 404
+    admin = _login(browser, url, "head")
+    admin.goto(f"{url}/admin")
+    waiting = admin.locator("tr.waiting-device[data-device='room-c']")
+    expect(waiting).to_contain_text("availability")  # what it sent, counted
+    shot(admin, "admin")
+    waiting.locator("input[name=command_token]").fill("room-c-token-" + "x" * 30)
+    waiting.locator("button:text-is('Approve')").click()
+    expect(admin.locator(".flash.ok")).to_contain_text("room-c approved")
+    assert admin.locator("tr.waiting-device").count() == 0
+
+    # Another teacher's room is forbidden.
     assert bob.goto(f"{url}/rooms/room-a").status == 403
     assert bob.goto(f"{url}/rooms/room-c").status == 200
     assert bob.request.get(f"{url}/api/rooms").json()[0]["device_id"] == "room-c"
-
-    admin = _login(browser, url, "head")
-    admin.goto(f"{url}/admin")
-    shot(admin, "admin")
     admin.goto(f"{url}/login")
     anonymous = browser.new_page(viewport={"width": 1280, "height": 700})
     anonymous.goto(f"{url}/login")

@@ -4,8 +4,17 @@ import sqlite3
 
 from sqlalchemy import inspect
 
-from dashboard.models import APPROVED, VERSION_TABLE, AlertRecord, Room, SegmentRecord, SessionRecord, User, \
-    WindowRecord, open_database
+from dashboard.models import (
+    APPROVED,
+    VERSION_TABLE,
+    AlertRecord,
+    Room,
+    SegmentRecord,
+    SessionRecord,
+    User,
+    WindowRecord,
+    open_database,
+)
 from edge.paths import REPO_ROOT
 from tests.postgres_helpers import Postgres
 

@@ -13,7 +13,7 @@ def test_doctor_passes_on_this_installation_and_names_failures(tmp_path):
                                  "mqtt": {"port": free_port()}})
     checks = {c.name: c for c in run_checks(cfg)}
     for name in ("one headless OpenCV", "expression model", "BlazeFace face detectors", "source",
-                 "database", "disk", "clock"):
+                 "database", "command token", "disk", "clock"):
         assert checks[name].ok or not checks[name].critical, checks[name]
     assert "does not exist yet" in checks["database"].detail and not (tmp_path / "d.db").exists()
     Store(cfg.storage.url, cfg.device_id).close()  # a database as a run leaves it

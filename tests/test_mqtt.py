@@ -47,7 +47,7 @@ def test_every_topic_and_payload_as_documented(tmp_path, broker):
     thread = _start(appliance, cfg, realtime=True)
     base = f"lsi/{DEVICE}"
     wait_for(lambda: appliance.link.connected, 10, "appliance connection")
-    token = appliance.commands._token()
+    token = appliance.commands.token()
     consumer.publish(f"{base}/cmd/session/start", json.dumps({"label": "Maths 7B", "request_id": "r1", "token": token}))
     consumer.publish(f"{base}/cmd/segment/start", json.dumps({"type": "lecture", "label": "fractions",
                                                                "request_id": "r2", "token": token}))
@@ -171,7 +171,7 @@ def test_a_thousand_hostile_commands_are_each_answered_and_the_daemon_keeps_runn
     assert thread.is_alive() and appliance.commands.rejected_total == 1000
     frames = appliance.pipeline.stats.frames
     consumer.publish(f"{base}/session/start", json.dumps({"label": "still alive", "request_id": "ok",
-                                                          "token": appliance.commands._token()}))
+                                                          "token": appliance.commands.token()}))
     wait_for(lambda: any(r.get("request_id") == "ok" and r["ok"] for r in consumer.payloads("cmd/result")), 10,
              "valid command answered")
     wait_for(lambda: appliance.pipeline.stats.frames > frames, 10, "frames still processed")
@@ -196,7 +196,7 @@ def test_commands_need_the_box_s_token_made_on_first_start_and_rotated_at_once(t
     rotated = write_token(token_file)  # what `lsi-edge token --rotate` does
     assert not appliance.commands.handle("session/stop", json.dumps({"token": token}).encode())["ok"]
     assert appliance.commands.handle("session/stop", json.dumps({"token": rotated}).encode())["ok"]
-    assert Appliance(cfg).commands._token() == rotated  # kept across restarts
+    assert Appliance(cfg).commands.token() == rotated  # kept across restarts
 
 
 def test_a_deeply_nested_command_does_not_silence_the_box(tmp_path, broker):
@@ -215,7 +215,7 @@ def test_a_deeply_nested_command_does_not_silence_the_box(tmp_path, broker):
     assert not any(r["ok"] for r in consumer.payloads("cmd/result"))
     windows = len(consumer.payloads("aggregate"))
     consumer.publish(f"{base}/session/start", json.dumps({"label": "after", "request_id": "next",
-                                                          "token": appliance.commands._token()}))
+                                                          "token": appliance.commands.token()}))
     wait_for(lambda: any(r["request_id"] == "next" and r["ok"] for r in consumer.payloads("cmd/result")), 10,
              "the next valid command answered")
     wait_for(lambda: len(consumer.payloads("aggregate")) >= windows + 2, 30, "windows still published")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from edge.storage.schema import AlertRow, OutboxRow, SegmentRow, SessionRow, WindowRow
 from lsi_contract.payloads import Aggregate, AlertPayload, SegmentEnd, build
+from lsi_contract.topics import AGGREGATE, ALERT, SEGMENT
 
 log = logging.getLogger("lsi_edge.storage")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -27,7 +28,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 @dataclass(frozen=True)
 class OutboxMessage:
     id: int
-    topic: str  # aggregate | segment | alert
+    topic: str  # the topic's leaf: lsi_contract.topics.DURABLE_LEAVES
     payload: str
 
 
@@ -115,20 +116,20 @@ class Store:
                              window_start=window["window_start"], window_end=window["window_end"],
                              faces=window["faces"], lsi=window["lsi"], suppressed=window["suppressed"],
                              payload=payload))
-            self._enqueue(db, "aggregate", payload)
+            self._enqueue(db, AGGREGATE, payload)
         return payload
 
     def add_segment(self, summary: dict, session_id: str | None) -> dict:
         payload = build(SegmentEnd, device_id=self.device_id, session_id=session_id, **summary)
         self._add(SegmentRow(device_id=self.device_id, session_id=session_id, kind=summary["kind"],
                              label=summary["label"], start=summary["start"], end=summary["end"], summary=payload),
-                  "segment", payload)
+                  SEGMENT, payload)
         return payload
 
     def add_alert(self, alert: dict, session_id: str | None) -> dict:
         payload = build(AlertPayload, device_id=self.device_id, session_id=session_id, **alert)
         self._add(AlertRow(device_id=self.device_id, session_id=session_id, kind=alert["kind"],
-                           timestamp=alert["timestamp"], payload=payload), "alert", payload)
+                           timestamp=alert["timestamp"], payload=payload), ALERT, payload)
         return payload
 
     def _add(self, row, topic: str, payload: dict) -> None:

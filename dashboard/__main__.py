@@ -75,8 +75,10 @@ def _serve(cfg) -> int:
              f", local appliance {cfg.local_device_id}" if cfg.local_device_id else "")
     try:
         server.run()
-    finally:
+    finally:  # the message being stored is finished and acknowledged; the rest waits at the broker
         app.config["INGEST"].stop()
+        app.config["ENGINE"].dispose()
+        log.info("dashboard stopped")
     return 0
 
 

@@ -106,6 +106,33 @@ class RefusalLog:
                     extra={"repeat_key": ("refused", device, reason)})
 
 
+class Backoff:
+    """Delays between recoveries: doubling while storing keeps failing, reset by a success; one
+    recovery at a time."""
+
+    def __init__(self, first: float, longest: float):
+        self.first, self.longest = first, longest
+        self._next, self._running, self.failing = first, False, False
+        self._lock = threading.Lock()
+
+    def failed(self) -> float | None:
+        with self._lock:
+            self.failing = True
+            if self._running:
+                return None
+            self._running = True
+            delay, self._next = self._next, min(self._next * 2, self.longest)
+            return delay
+
+    def done(self) -> None:
+        with self._lock:
+            self._running = False
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._next, self.failing = self.first, False
+
+
 @dataclass
 class _Waiter:
     device: str
@@ -122,7 +149,8 @@ class Ingest:
         self._lock = threading.Lock()
         # A persistent session under a stable client id: the broker queues the feed while the
         # dashboard is stopped and delivers it on the next start.
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.mqtt_client_id, clean_session=False)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.mqtt_client_id, clean_session=False,
+                                  manual_ack=True)
         if cfg.mqtt_username:
             password = read_secret_file(cfg.mqtt_password_file) if cfg.mqtt_password_file else None
             self.client.username_pw_set(cfg.mqtt_username, password)
@@ -135,6 +163,9 @@ class Ingest:
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
         self.host, self.port = cfg.mqtt_host, cfg.mqtt_port
+        self._stopped = threading.Event()
+        self._recovery = Backoff(1.0, 30.0)
+        self.last_lag: float | None = None  # seconds from a window's end to its storing, the latest
         self._handlers = {AVAILABILITY: self._availability, AGGREGATE: self._window, SEGMENT: self._segment,
                           ALERT: self._alert, STATE: self._state, STATS: self._stats, COMMAND_RESULT: self._result}
         if cfg.local_device_id:
@@ -145,12 +176,19 @@ class Ingest:
         self.client.loop_start()
 
     def stop(self) -> None:
-        self.client.loop_stop()
+        """Ends the feed: the message being stored is finished (and acknowledged), the rest stays
+        queued at the broker for the next start."""
+        self._stopped.set()
         self.client.disconnect()
+        self.client.loop_stop()
 
     @property
     def connected(self) -> bool:
         return self.client.is_connected()
+
+    @property
+    def storing_fails(self) -> bool:
+        return self._recovery.failing
 
     # -- the registry --------------------------------------------------------------------------
     def _approve_local(self, device: str) -> None:
@@ -162,24 +200,24 @@ class Ingest:
             elif room.approval == WAITING:
                 room.approval = APPROVED
 
-    def _admit(self, device: str, leaf: str, now: float) -> str | None:
+    def _admit(self, db, device: str, leaf: str, now: float) -> str | None:
         """None when the device is approved; else the reason its message is refused. An unknown
         device is listed as waiting for approval, with what it sends counted by topic."""
-        with self.sessions.begin() as db:
-            room = db.get(Room, device)
-            if room is not None and room.approved:
-                return None
-            if room is None:
-                waiting = db.scalar(select(func.count()).select_from(Room).where(Room.approval == WAITING))
-                if waiting >= self.cfg.max_waiting_devices:
-                    return TOO_MANY_WAITING
-                room = Room(device_id=device, name=device, approval=WAITING, first_seen=now, received={})
-                db.add(room)
-                log.info("device %r is waiting for approval (admin page)", device)
-            received = dict(room.received or {})
-            received[leaf] = received.get(leaf, 0) + 1
-            room.received, room.last_seen = received, now
-            return NOT_APPROVED if room.approval == WAITING else room.approval
+        room = db.get(Room, device)
+        if room is not None and room.approved:
+            room.last_seen = now
+            return None
+        if room is None:
+            waiting = db.scalar(select(func.count()).select_from(Room).where(Room.approval == WAITING))
+            if waiting >= self.cfg.max_waiting_devices:
+                return TOO_MANY_WAITING
+            room = Room(device_id=device, name=device, approval=WAITING, first_seen=now, received={})
+            db.add(room)
+            log.info("device %r is waiting for approval (admin page)", device)
+        received = dict(room.received or {})
+        received[leaf] = received.get(leaf, 0) + 1
+        room.received, room.last_seen = received, now
+        return NOT_APPROVED if room.approval == WAITING else room.approval
 
     def _refuse(self, device: str, reason: str, detail: str) -> None:
         self.metrics.refused(device, reason)
@@ -195,12 +233,37 @@ class Ingest:
             client.subscribe(topic, qos=1)
         log.info("dashboard feed connected to %s:%d", self.host, self.port)
 
-    def _on_message(self, _client, _userdata, message) -> None:
+    def _on_message(self, client, _userdata, message) -> None:
+        """Acknowledged to the broker only once stored (or refused for good): a message that could
+        not be stored stays the broker's, which sends it again after the reconnect below."""
         try:
             self._ingest(message.topic, message.payload)
-        except Exception:  # a database hiccup or a bug must not end the feed thread
+        except IntegrityError:
+            pass  # stored meanwhile by another worker: a replay
+        except Exception as error:  # a database outage or a bug must not end the feed thread
             self.metrics.errors += 1
-            log.exception("could not ingest a message on %s", message.topic[:120])
+            log.error("could not store a message on %s (%s: %s); not acknowledged: the broker keeps it and "
+                      "sends it again", message.topic[:120], type(error).__name__, str(error)[:200],
+                      extra={"repeat_key": ("store-failed", type(error).__name__)})
+            self._recover()
+            return
+        self._recovery.succeeded()
+        client.ack(message.mid, message.qos)
+
+    def _recover(self) -> None:
+        """Reconnect after a back-off, so that the broker resends what was not acknowledged (MQTT
+        resends unacknowledged messages of a persistent session on reconnect)."""
+        delay = self._recovery.failed()
+        if delay is None:
+            return  # a reconnect is already on its way
+        def reconnect():
+            self.client.disconnect()
+            self.client.loop_stop()
+            if not self._stopped.wait(delay):
+                self.client.connect_async(self.host, self.port)
+                self.client.loop_start()
+            self._recovery.done()
+        threading.Thread(target=reconnect, name="feed-recovery", daemon=True).start()
 
     def _ingest(self, topic: str, payload: bytes) -> None:
         parts = split_topic(self.prefix, topic)
@@ -211,76 +274,76 @@ class Ingest:
             self._refuse("unregistered", BAD_DEVICE_ID, f"{device[:64]!r} is not a valid device id")
             return
         now = time.time()
-        refusal = self._admit(device, leaf, now)
+        with self.sessions.begin() as db:  # one transaction: the message is stored whole or not at all
+            refusal = self._admit(db, device, leaf, now)
+            if refusal is None:
+                try:
+                    parsed = parse_message(leaf, device, payload, now)
+                except Refused as refused:
+                    refusal = refused.reason
+                    detail = f"{leaf}: {refused.detail}"
+                else:
+                    self._handlers[leaf](db, device, parsed, now)
+            else:
+                detail = f"{leaf} from a device that is not approved ({refusal})"
         if refusal is not None:
-            self._refuse(device if refusal != TOO_MANY_WAITING else "unregistered", refusal,
-                         f"{leaf} from a device that is not approved ({refusal})")
+            self._refuse(device if refusal != TOO_MANY_WAITING else "unregistered", refusal, detail)
             return
-        try:
-            parsed = parse_message(leaf, device, payload, now)
-        except Refused as refused:
-            self._refuse(device, refused.reason, f"{leaf}: {refused.detail}")
-            return
-        self._handlers[leaf](device, parsed, now)
         self.metrics.stored(leaf)
+        if leaf == AGGREGATE:
+            self.last_lag = now - parsed.window_end
         self.hub.publish(device, leaf)
 
-    def _insert(self, row) -> bool:
-        try:
-            with self.sessions.begin() as db:
-                db.add(row)
-            return True
-        except IntegrityError:
-            return False  # already stored: a replay
+    @staticmethod
+    def _add_once(db, row, *identity) -> None:
+        """Idempotent: a replayed message is stored once."""
+        if db.scalar(select(type(row).id).where(*identity)) is None:
+            db.add(row)
 
-    def _availability(self, device: str, message: Availability, now: float) -> None:
-        with self.sessions.begin() as db:
-            room = db.get(Room, device)
-            room.availability, room.last_seen = message.status, now
+    def _availability(self, db, device: str, message: Availability, _now: float) -> None:
+        db.get(Room, device).availability = message.status
 
-    def _window(self, device: str, window: Aggregate, now: float) -> None:
-        with self.sessions.begin() as db:
-            db.get(Room, device).last_seen = now
-        if window.session_id:
-            self._insert(SessionRecord(id=window.session_id, device_id=device, label="",
-                                       started_at=window.window_start))
-        self._insert(WindowRecord(device_id=device, seq=window.seq, session_id=window.session_id,
-                                  window_start=window.window_start, window_end=window.window_end,
-                                  faces=window.faces, lsi=window.lsi, suppressed=window.suppressed,
-                                  payload=window.model_dump(mode="json")))
+    def _window(self, db, device: str, window: Aggregate, _now: float) -> None:
+        if window.session_id and db.get(SessionRecord, window.session_id) is None:
+            db.add(SessionRecord(id=window.session_id, device_id=device, label="", started_at=window.window_start))
+        self._add_once(db, WindowRecord(device_id=device, seq=window.seq, session_id=window.session_id,
+                                        window_start=window.window_start, window_end=window.window_end,
+                                        faces=window.faces, lsi=window.lsi, suppressed=window.suppressed,
+                                        payload=window.model_dump(mode="json")),
+                       WindowRecord.device_id == device, WindowRecord.seq == window.seq)
 
-    def _segment(self, device: str, segment: SegmentEnd, _now: float) -> None:
-        self._insert(SegmentRecord(device_id=device, session_id=segment.session_id, kind=segment.kind,
-                                   start=segment.start, payload=segment.model_dump(mode="json")))
+    def _segment(self, db, device: str, segment: SegmentEnd, _now: float) -> None:
+        self._add_once(db, SegmentRecord(device_id=device, session_id=segment.session_id, kind=segment.kind,
+                                         start=segment.start, payload=segment.model_dump(mode="json")),
+                       SegmentRecord.device_id == device, SegmentRecord.start == segment.start,
+                       SegmentRecord.kind == segment.kind)
 
-    def _alert(self, device: str, alert: AlertPayload, _now: float) -> None:
-        self._insert(AlertRecord(device_id=device, session_id=alert.session_id, kind=alert.kind,
-                                 timestamp=alert.timestamp, payload=alert.model_dump(mode="json")))
+    def _alert(self, db, device: str, alert: AlertPayload, _now: float) -> None:
+        self._add_once(db, AlertRecord(device_id=device, session_id=alert.session_id, kind=alert.kind,
+                                       timestamp=alert.timestamp, payload=alert.model_dump(mode="json")),
+                       AlertRecord.device_id == device, AlertRecord.timestamp == alert.timestamp,
+                       AlertRecord.kind == alert.kind)
 
-    def _state(self, device: str, state: State, now: float) -> None:
+    def _state(self, db, device: str, state: State, _now: float) -> None:
         session = state.session
-        with self.sessions.begin() as db:
-            room = db.get(Room, device)
-            room.state, room.last_seen = state.model_dump(mode="json"), now
-            if session:
-                record = db.get(SessionRecord, session.id)
-                if record is None:
-                    db.add(SessionRecord(id=session.id, device_id=device, label=session.label,
-                                         started_at=state.timestamp))
-                elif session.label and not record.label:
-                    record.label = session.label
-            open_sessions = db.scalars(select(SessionRecord).where(
-                SessionRecord.device_id == device, SessionRecord.ended_at.is_(None))).all()
-            for record in open_sessions:
-                if not session or record.id != session.id:
-                    record.ended_at = state.timestamp
+        db.get(Room, device).state = state.model_dump(mode="json")
+        if session:
+            record = db.get(SessionRecord, session.id)
+            if record is None:
+                db.add(SessionRecord(id=session.id, device_id=device, label=session.label,
+                                     started_at=state.timestamp))
+            elif session.label and not record.label:
+                record.label = session.label
+        open_sessions = db.scalars(select(SessionRecord).where(
+            SessionRecord.device_id == device, SessionRecord.ended_at.is_(None))).all()
+        for record in open_sessions:
+            if not session or record.id != session.id:
+                record.ended_at = state.timestamp
 
-    def _stats(self, device: str, stats: Stats, now: float) -> None:
-        with self.sessions.begin() as db:
-            room = db.get(Room, device)
-            room.stats, room.last_seen = stats.model_dump(mode="json"), now
+    def _stats(self, db, device: str, stats: Stats, _now: float) -> None:
+        db.get(Room, device).stats = stats.model_dump(mode="json")
 
-    def _result(self, device: str, result: CommandResult, _now: float) -> None:
+    def _result(self, _db, device: str, result: CommandResult, _now: float) -> None:
         with self._lock:
             waiter = self._waiters.get(result.request_id or "")
             if waiter is None:

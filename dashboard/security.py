@@ -11,7 +11,7 @@ from functools import wraps
 
 from flask import abort, g, redirect, request, session, url_for
 
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "views.healthz"}
 
 
 def csrf_token() -> str:

@@ -41,6 +41,7 @@ from lsi_contract.labels import SEGMENT_KINDS
 from lsi_contract.stats import mean_ci95
 
 bp = Blueprint("views", __name__)
+HEALTH_CODES = {"ok": 200, "degraded": 429, "failed": 503}  # as Consul's HTTP checks read them
 LIVE_SECONDS = 30 * 60
 CSV_COLUMNS = ("seq", "window_start", "window_end", "faces", "faces_min", "faces_max", "lsi", "lsi_std",
                "negative_share", "transitions", "change_rate", "suppressed", "segment_kind", "segment_label")
@@ -278,6 +279,28 @@ def api_rooms():
 def health():
     return render_template("health.html", rooms=visible_rooms(), now=time.time(),
                            feed_connected=current_app.config["INGEST"].connected)
+
+
+@bp.route("/healthz")
+def healthz():
+    """For monitoring, without a log-in (figures only, no classroom data): 200 ok, 429 degraded
+    (working, but something needs attention), 503 failed (the database cannot be reached)."""
+    ingest = current_app.config["INGEST"]
+    problems, failed = [], False
+    try:
+        with _db() as db:
+            db.execute(select(1))
+    except Exception as error:  # whatever the driver raises, the answer is "failed", with why
+        problems.append(f"database unreachable: {type(error).__name__}")
+        failed = True
+    if not ingest.connected:
+        problems.append(f"not connected to the broker {ingest.host}:{ingest.port}: the feed waits in its queue")
+    if ingest.storing_fails:
+        problems.append("storing feed messages fails: they stay with the broker and are sent again")
+    status = "failed" if failed else "degraded" if problems else "ok"
+    lag = ingest.last_lag
+    return jsonify({"status": status, "problems": problems, "broker_connected": ingest.connected,
+                    "ingest_lag_seconds": None if lag is None else round(lag, 1)}), HEALTH_CODES[status]
 
 
 @bp.route("/metrics")

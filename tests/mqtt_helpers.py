@@ -22,7 +22,7 @@ class Broker:
 
     def start(self) -> None:
         # Without mosquitto this fails (scripts/test.sh installs it): a skipped feed test proves nothing.
-        self.process = start_mosquitto(self.port, workdir=self.workdir, persistent=True)
+        self.process = start_mosquitto(self.port, self.workdir)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -10,6 +10,7 @@ subscribers before it acknowledges it, so the forbidden one would have arrived f
 import json
 import time
 
+from edge.paths import REPO_ROOT
 from tests.installed_broker import InstalledBroker, wait_until
 
 ACCOUNTS = {"lsi-dashboard": "dashboard-secret", "room-a": "secret-a", "room-b": "secret-b"}
@@ -125,3 +126,13 @@ def test_each_device_reaches_only_its_own_topics_and_the_dashboard_only_reads_an
         assert broker.client("room-b", client_id="room-b").connected
     finally:
         broker.stop()
+
+
+def test_the_installed_broker_file_is_rendered_from_the_one_definition():
+    from edge.broker import DATA_PROTECTION, installed_config, local_config
+
+    assert (REPO_ROOT / "config" / "mosquitto" / "lsi-edge.conf").read_text() == installed_config(), \
+        "config/mosquitto/lsi-edge.conf is stale: python -m edge.broker > config/mosquitto/lsi-edge.conf"
+    for rendered in (installed_config(), local_config(1883, "127.0.0.1", REPO_ROOT / "x")):
+        for key, value in DATA_PROTECTION:
+            assert f"\n{key} {value}\n" in rendered

@@ -242,6 +242,9 @@ class MqttConfig(_Section):
     stats_seconds: float = Field(30.0, ge=1, description="period of the stats topic")
     state_seconds: float = Field(5.0, ge=0.5, description="period of the retained state topic")
     reconnect_max_seconds: float = Field(30.0, ge=1, description="longest reconnect delay")
+    max_backlog_seconds: float = Field(600.0, gt=0, description="health says degraded while the oldest message "
+                                                                "not yet acknowledged by the broker is older "
+                                                                "than this")
     max_inflight: int = Field(20, ge=1, le=1000, description="QoS 1 messages awaiting PUBACK at once")
     home_assistant: bool = Field(False, description="publish Home Assistant MQTT discovery for LSI and faces")
     discovery_prefix: str = Field("homeassistant", description="Home Assistant discovery prefix")

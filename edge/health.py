@@ -39,6 +39,10 @@ STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 PER_FACE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05)
 disable_created_metrics()  # no `*_created` series: process_start_time_seconds says when counting began
 
+# /healthz: ok, degraded (working, but something needs attention) and failed tell apart by status,
+# as Consul's HTTP checks read them (2xx passing, 429 warning, else critical).
+HEALTH_CODES = {"ok": 200, "degraded": 429, "failed": 503}
+BROKER_GRACE_SECONDS = 10.0  # the first connection may take this long before it counts as an outage
 
 @dataclass(frozen=True)
 class Verdict:
@@ -46,6 +50,12 @@ class Verdict:
     ready: bool  # frames have been processed since the start
     give_up: bool  # a live source has been away longer than source.give_up_seconds
     summary: str  # one line: systemd's STATUS= and /healthz
+    problems: tuple[str, ...] = ()  # why it is degraded: alive, but something needs attention
+
+    @property
+    def status(self) -> str:
+        """ok, degraded (alive: the watchdog is still fed) or failed."""
+        return "failed" if not self.alive else "degraded" if self.problems else "ok"
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,27 @@ class Health:
                 "inference_ms_per_face": round(spent["classify"] * 1000.0 / max(faces, 1), 3)}
 
     def verdict(self) -> Verdict:
+        """The pipeline's verdict, degraded by whatever else keeps data from flowing."""
+        verdict = self._pipeline_verdict()
+        problems = list(verdict.problems) + self._feed_problems()
+        if not problems or not verdict.alive:
+            return verdict
+        return Verdict(True, verdict.ready, False, f"degraded: {'; '.join(problems)} ({verdict.summary})",
+                       tuple(problems))
+
+    def _feed_problems(self) -> list[str]:
+        problems = []
+        link = self.link
+        if link is not None and not link.connected and self.clock() - self._started > BROKER_GRACE_SECONDS:
+            problems.append(f"broker {self.cfg.mqtt.host}:{self.cfg.mqtt.port} unreachable: messages wait in "
+                            "the outbox")
+        age = self.store.oldest_pending_age()
+        if age is not None and age > self.cfg.mqtt.max_backlog_seconds:
+            problems.append(f"the oldest unsent message is {age:.0f} s old (mqtt.max_backlog_seconds "
+                            f"{self.cfg.mqtt.max_backlog_seconds:g})")
+        return problems
+
+    def _pipeline_verdict(self) -> Verdict:
         now = self.clock()
         status = self.capture_status
         ready = self.last_frame_at is not None
@@ -139,7 +170,7 @@ class Health:
             if self.capture is not None and self.capture.live and idle >= patience:
                 return Verdict(False, ready, True, f"{reason}: no frame for {idle:.0f} s, giving up")
             return Verdict(True, ready, False, f"{reason}: no frame for {idle:.0f} s, reconnecting "
-                                               f"(giving up after {patience:g} s)")
+                                               f"(giving up after {patience:g} s)", (reason,))
         if not ready:  # the first frame warms the models up; systemd's start timeout bounds it
             return Verdict(True, False, False, f"starting: first frame for {idle:.0f} s, source {status.state}")
         return Verdict(False, ready, False, f"no frame processed for {idle:.0f} s while the source is "
@@ -153,7 +184,7 @@ class Health:
 
     def state(self) -> dict:
         """…/state (retained)."""
-        window = self.feed.last_window
+        window, verdict = self.feed.last_window, self.verdict()
         return build(State, device_id=self.cfg.device_id, timestamp=time.time(), session=self.sessions.info(),
                      segment=self.pipeline.segments.info,
                      faces=None if window is None else window.faces,
@@ -162,7 +193,7 @@ class Health:
                      lsi=None if window is None or window.suppressed else window.lsi,
                      placement=self._placement(), fps=self.recent()["fps"],
                      broker="connected" if self.link is not None and self.link.connected else "disconnected",
-                     camera=self.capture_status.state)
+                     camera=self.capture_status.state, health=verdict.status, problems=list(verdict.problems))
 
     def stats(self) -> dict:
         """…/stats: counters since the start, rates over the last minute."""
@@ -232,7 +263,10 @@ class _Figures(Collector):
         for kind, count in sorted(health.commands.rejected.items()):
             refused.add_metric([kind], count)
         yield refused
-        yield GaugeMetricFamily("lsi_edge_healthy", "1 while /healthz reports ok", value=float(health.verdict().alive))
+        verdict = health.verdict()
+        yield GaugeMetricFamily("lsi_edge_healthy", "1 while alive (/healthz ok or degraded)", value=float(verdict.alive))
+        yield GaugeMetricFamily("lsi_edge_degraded", "1 while /healthz says degraded (the reason is in its body)",
+                                value=float(verdict.status == "degraded"))
 
 
 class HealthServer:
@@ -251,9 +285,9 @@ class HealthServer:
                     self._reply(200, CONTENT_TYPE_LATEST, generate_latest(health.registry))
                 elif path == "/healthz":
                     verdict = health.verdict()
-                    body = {"status": "ok" if verdict.alive else "failing", "ready": verdict.ready,
-                            "summary": verdict.summary}
-                    self._reply(200 if verdict.alive else 503, "application/json", json.dumps(body).encode())
+                    body = {"status": verdict.status, "ready": verdict.ready, "summary": verdict.summary,
+                            "problems": list(verdict.problems)}
+                    self._reply(HEALTH_CODES[verdict.status], "application/json", json.dumps(body).encode())
                 else:
                     self._reply(404, "text/plain; charset=utf-8", b"/healthz or /metrics\n")
 

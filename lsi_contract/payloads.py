@@ -217,6 +217,9 @@ class State(Payload):
     fps: Rate
     broker: Literal["connected", "disconnected"]
     camera: Literal["starting", "up", "down", "ended"]
+    health: Literal["ok", "degraded", "failed"] = Field("ok", description="the box's /healthz verdict")
+    problems: list[str] = Field([], max_length=8, description="why it is degraded (broker unreachable, source "
+                                                              "down, the store failing, an old backlog)")
 
 
 class Stats(Payload):

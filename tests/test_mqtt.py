@@ -139,7 +139,7 @@ def test_sigkill_then_restart_delivers_every_stored_window(tmp_path, broker):
     assert received == list(range(1, len(received) + 1))  # and seq keeps counting after the crash
 
 
-def test_a_thousand_hostile_commands_are_each_answered_and_the_daemon_keeps_running(tmp_path, broker):
+def test_2000_commands_at_once_are_each_answered_and_the_daemon_keeps_running(tmp_path, broker):
     consumer = Consumer(broker.port, client_id="hostile-consumer", topic=f"lsi/{DEVICE}/cmd/result")
     wait_for(lambda: consumer.client.is_connected(), 10, "consumer")
     cfg = _config(tmp_path, broker.port, "demo:640x360:6:600")
@@ -158,17 +158,18 @@ def test_a_thousand_hostile_commands_are_each_answered_and_the_daemon_keeps_runn
         (f"{base}/session/stop", b"{}"),  # no session running
         (f"{base}/format/disk", b"{}"),
         (f"{base}/" + "a" * 300, b"{}"),
+        (f"{base}/segment/start", json.dumps({"type": "quiz", "token": appliance.commands.token()}).encode()),
     ]
-    for k in range(1000):
+    for k in range(2000):  # sent at once: none may be lost between the broker and the box
         topic, payload = hostile[k % len(hostile)]
         consumer.client.publish(topic, payload, qos=1)
-    wait_for(lambda: len(consumer.raw("cmd/result")) >= 1000, 120, "1000 answers")
+    wait_for(lambda: len(consumer.raw("cmd/result")) >= 2000, 180, "2000 answers")
     results = consumer.payloads("cmd/result")
-    assert len(results) == 1000 and not any(r["ok"] for r in results)
-    assert all(r["error"] for r in results)
+    assert len(results) == 2000 and sum(r["ok"] for r in results) == 2000 // len(hostile)
+    assert all(r["error"] for r in results if not r["ok"])
     for result in results:
         validate("cmd-result", result)
-    assert thread.is_alive() and appliance.commands.rejected_total == 1000
+    assert thread.is_alive() and appliance.commands.rejected_total + appliance.commands.accepted == 2000
     frames = appliance.pipeline.stats.frames
     consumer.publish(f"{base}/session/start", json.dumps({"label": "still alive", "request_id": "ok",
                                                           "token": appliance.commands.token()}))

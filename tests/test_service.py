@@ -244,6 +244,7 @@ def test_the_verdict_behind_healthz_and_the_watchdog(tmp_path):
     assert at(20, "up").alive and "starting" in at(20, "up").summary  # models warm up; the start timeout bounds it
     verdict = at(40, "down")
     assert verdict.alive and not verdict.give_up and "reconnecting" in verdict.summary
+    assert verdict.status == "degraded" and verdict.problems == ("source down",)  # alive: the watchdog is fed
     verdict = at(61, "down")
     assert verdict.give_up and not verdict.alive
     now[0] = 1070.0
@@ -252,3 +253,30 @@ def test_the_verdict_behind_healthz_and_the_watchdog(tmp_path):
     verdict = at(90, "up")  # the source delivers, nothing is processed: a hung pipeline
     assert not verdict.alive and not verdict.give_up and "stuck" in verdict.summary
     assert at(90, "down").alive and at(131, "down").give_up  # patience counts from the last processed frame
+
+
+def test_healthz_says_degraded_with_the_reason_while_the_broker_is_down(tmp_path, broker):
+    cfg = Config.model_validate({"device_id": "room-h", "source": {"uri": "demo:640x360:6:600"},
+                                 "mqtt": {"host": "127.0.0.1", "port": broker.port, "reconnect_max_seconds": 1},
+                                 "storage": {"url": f"sqlite:///{tmp_path / 'edge.db'}"}, "health": {"port": 0}})
+    appliance = Appliance(cfg)
+    thread = threading.Thread(target=appliance.run, args=(Capture(cfg.source, cfg.processing.fps, True),),
+                              daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: appliance.health_server is not None and appliance.link.connected
+                 and appliance.pipeline.stats.frames >= 4, 30, "a connected, processing box")
+        url = f"http://127.0.0.1:{appliance.health_server.port}/healthz"
+        assert _get(url)[0] == 200 and json.loads(_get(url)[1])["status"] == "ok"
+        broker.stop()
+        wait_for(lambda: _get(url)[0] == 429, 30, "degraded")
+        body = json.loads(_get(url)[1])
+        assert body["status"] == "degraded" and "unreachable" in body["problems"][0]
+        assert _scrape(appliance.health_server.port)["lsi_edge_degraded{}"] == 1
+        assert appliance.health.state()["health"] == "degraded"  # what the retained state will say
+        assert appliance.health.verdict().alive  # not dead: the watchdog keeps being fed
+        broker.start()
+        wait_for(lambda: _get(url)[0] == 200, 30, "ok again after the reconnect")
+    finally:
+        appliance.stop()
+        thread.join(timeout=30)

@@ -179,6 +179,13 @@ class Store:
         with self._lock, self._sessions.begin() as db:
             db.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(delivered_at=time.time()))
 
+    def oldest_pending_age(self, now: float | None = None) -> float | None:
+        """Seconds since the oldest message not yet acknowledged was stored; None when none waits."""
+        with self._sessions() as db:
+            oldest = db.scalar(select(func.min(OutboxRow.created_at)).where(
+                OutboxRow.delivered_at.is_(None), OutboxRow.given_up.is_(False)))
+        return None if oldest is None else (now or time.time()) - oldest
+
     def outbox_depth(self) -> int:
         with self._sessions() as db:
             return db.scalar(select(func.count()).select_from(OutboxRow).where(

@@ -20,7 +20,7 @@ from edge.mqtt.link import MqttLink
 from edge.pipeline import Pipeline, RunStats
 from edge.service import ServiceMonitor
 from edge.sessions import Sessions
-from edge.sinks import Sink
+from edge.sinks import JsonLinesSink, Sink
 from edge.storage.store import Store
 from lsi_contract.credentials import token_file
 
@@ -38,7 +38,11 @@ class Appliance:
                                          if cfg.analysis.mode == "expression" else None)
         self.sessions = Sessions(self.store)
         self.link: MqttLink | None = None
-        self.feed = FeedSink(self.store, self.sessions, None, on_change=self.publish_state)
+        self.feed = FeedSink(self.store, self.sessions, None, on_change=self.publish_state,
+                             memory_max=cfg.storage.memory_queue_max)
+        for sink in extra_sinks or []:
+            if isinstance(sink, JsonLinesSink):  # it runs after the feed: it knows this window's fate
+                sink.stored = lambda: self.feed.all_stored
         self.pipeline = Pipeline(cfg, self.classifier, [self.feed, *(extra_sinks or [])])
         self.commands = CommandTable(self.sessions, self.pipeline, CommandToken(token_file(cfg.mqtt.command_token_file)),
                                      on_change=self.publish_state)
@@ -70,6 +74,7 @@ class Appliance:
                 if self.link is not None and now >= next_stats:
                     self.link.publish_now(self.link.topics.stats, self.health.stats())
                     next_stats = now + self.cfg.mqtt.stats_seconds
+                self.feed.retry()
                 if now >= next_purge:
                     removed = self.store.purge(self.cfg.storage.retention_days)
                     if removed:

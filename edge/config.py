@@ -265,6 +265,10 @@ class StorageConfig(_Section):
     retention_days: float = Field(90.0, gt=0, description="rows older than this are deleted")
     outbox_max: int = Field(100_000, ge=10, description="undelivered messages kept for publishing; when full, "
                                                         "the oldest are given up (they stay in the database)")
+    memory_queue_max: int = Field(720, ge=1, description="while storing fails (e.g. a full disk), messages kept "
+                                                         "in memory until it works again (720 = an hour of "
+                                                         "windows); they are published live meanwhile, marked "
+                                                         "\"stored\": false")
 
     @field_validator("url", mode="before")
     @classmethod

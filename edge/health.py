@@ -145,6 +145,10 @@ class Health:
 
     def _feed_problems(self) -> list[str]:
         problems = []
+        feed = self.feed
+        if feed.store_error is not None:
+            problems.append(f"storing fails ({feed.store_error}): {len(feed.unsaved)} messages kept in memory and "
+                            "published live, stored once it works again")
         link = self.link
         if link is not None and not link.connected and self.clock() - self._started > BROKER_GRACE_SECONDS:
             problems.append(f"broker {self.cfg.mqtt.host}:{self.cfg.mqtt.port} unreachable: messages wait in "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Protocol, TextIO
+from typing import Callable, Protocol, TextIO
 
 from edge.lsi.segments import Alert, SegmentSummary
 from edge.lsi.windows import WindowAggregate
@@ -22,13 +22,18 @@ class Sink(Protocol):
 
 
 class JsonLinesSink:
-    """One JSON object per window on a stream (stdout for `--print`); segments and alerts are logged."""
+    """One JSON object per window on a stream (stdout for `--print`); segments and alerts are logged.
+    With `stored` set (the appliance's feed), a window the box could not store says "stored": false."""
 
     def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stdout
+        self.stored: Callable[[], bool] | None = None
 
     def window(self, window: WindowAggregate) -> None:
-        self.stream.write(json.dumps(window.to_dict()) + "\n")
+        data = window.to_dict()
+        if self.stored is not None and not self.stored():
+            data["stored"] = False
+        self.stream.write(json.dumps(data) + "\n")
         self.stream.flush()
 
     def segment(self, summary: SegmentSummary) -> None:

@@ -80,6 +80,10 @@ SegmentKind = Literal[SEGMENT_KINDS]  # type: ignore[valid-type]
 ExpressionName = Literal[EXPRESSION_LABELS]  # type: ignore[valid-type]
 
 
+STORED = ("false: published live while the box could not store it (e.g. a full disk); it comes again, "
+          "stored, once storing works (same seq)")
+
+
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MESSAGE_MAX)
 
@@ -134,6 +138,7 @@ class Aggregate(Payload):
                                                     "are still given")
     updates: Count
     segment: SegmentRef | None
+    stored: bool = Field(True, description=STORED)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -161,6 +166,7 @@ class SegmentEnd(Payload):
     lsi_ci95_low: float | None = Field(ge=-100, le=200, description="may leave 0–100: a t interval of the mean")
     lsi_ci95_high: float | None = Field(ge=-100, le=200)
     faces_mean: FaceCount | None
+    stored: bool = Field(True, description=STORED)
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -181,6 +187,7 @@ class AlertPayload(Payload):
     reference: float = Field(ge=0, le=100, description="the baseline LSI, or the share threshold")
     sustained_seconds: float = Field(ge=0, le=86_400)
     message: str
+    stored: bool = Field(True, description=STORED)
 
 
 class SessionState(Payload):

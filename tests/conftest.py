@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -20,6 +21,12 @@ def pytest_configure(config) -> None:
     # this run's, removed at the end, so that a test run leaves nothing outside its folders.
     config.matplotlib_cache = tempfile.mkdtemp(prefix="lsi-test-matplotlib-")
     os.environ["MPLCONFIGDIR"] = config.matplotlib_cache
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:  # `pytest -m reliability`: the fault tests (scripts/reliability.sh)
+        if "reliability" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.reliability)
 
 
 def pytest_unconfigure(config) -> None:
@@ -41,6 +48,31 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv(DATA_ENV_VAR, str(folder))
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     return folder
+
+
+RELIABILITY_ENV = "LSI_EDGE_RELIABILITY"  # scripts/reliability.sh: where fault tests write what they saw
+
+
+class Reliability:
+    """What a fault test tried, the promise and what it observed, for docs/reliability.md
+    (scripts/reliability.sh); a plain test run writes nothing. `full`: the long versions."""
+
+    def __init__(self, name: str):
+        self.name = name
+        folder = os.environ.get(RELIABILITY_ENV)
+        self.folder = Path(folder) if folder else None
+        self.full = os.environ.get(f"{RELIABILITY_ENV}_FULL") == "1"
+
+    def record(self, fault: str, promise: str, observed: str) -> None:
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            entry = {"test": self.name, "fault": fault, "promise": promise, "observed": observed}
+            (self.folder / f"{self.name.replace('/', '_').replace('::', '--')}.json").write_text(json.dumps(entry))
+
+
+@pytest.fixture
+def reliability(request) -> Reliability:
+    return Reliability(request.node.nodeid)
 
 
 @pytest.fixture(scope="session")

@@ -82,16 +82,18 @@ def test_every_topic_and_payload_as_documented(tmp_path, broker):
     late.close()
 
 
-def test_broker_down_for_30_s_loses_no_window(tmp_path, broker):
+def test_broker_down_for_a_minute_loses_no_window(tmp_path, broker, reliability):
+    outage = 300 if reliability.full else 60
     consumer = Consumer(broker.port, client_id="outage-consumer")
     wait_for(lambda: consumer.client.is_connected(), 10, "consumer")
-    cfg = _config(tmp_path, broker.port, "demo:640x360:6:50")
+    cfg = _config(tmp_path, broker.port, f"demo:640x360:6:{outage + 20}")
     appliance = Appliance(cfg)
     thread = _start(appliance, cfg, realtime=True)
     wait_for(lambda: len(consumer.payloads("aggregate")) >= 2, 30, "first windows")
     broker.stop()
-    time.sleep(30)
-    assert appliance.store.outbox_depth() >= 4  # windows kept while the broker was away
+    time.sleep(outage)
+    kept = appliance.store.outbox_depth()
+    assert kept >= outage // 5 - 2  # windows kept while the broker was away
     broker.start()
     thread.join(timeout=90)
     stored = Store(cfg.storage.url, DEVICE)
@@ -101,8 +103,12 @@ def test_broker_down_for_30_s_loses_no_window(tmp_path, broker):
     received = [a["seq"] for a in consumer.payloads("aggregate")]
     deduplicated = list(dict.fromkeys(received))
     assert deduplicated == expected == list(range(1, len(expected) + 1))  # all, in order, no gap
-    assert len(expected) >= 9
+    assert len(expected) >= outage // 5
     assert stored.outbox_depth() == 0
+    reliability.record(f"broker stopped for {outage} s during a run", "every window arrives once the broker is "
+                       "back, in order, none lost (de-duplicated by seq)",
+                       f"{kept} windows waited in the outbox; {len(expected)} of {len(expected)} arrived, in order, "
+                       f"{len(received) - len(deduplicated)} twice (a lost PUBACK), outbox empty after")
 
 
 def _run_subprocess(tmp_path, config_path, *extra):
@@ -111,7 +117,7 @@ def _run_subprocess(tmp_path, config_path, *extra):
                             env=hermetic_env(tmp_path, PYTHONUNBUFFERED="1"))
 
 
-def test_sigkill_then_restart_delivers_every_stored_window(tmp_path, broker):
+def test_sigkill_then_restart_delivers_every_stored_window(tmp_path, broker, reliability):
     cfg = _config(tmp_path, broker.port, "demo:640x360:6:600")
     config_path = tmp_path / "edge.yaml"
     config_path.write_text(yaml.safe_dump(json.loads(cfg.model_dump_json())))
@@ -137,9 +143,13 @@ def test_sigkill_then_restart_delivers_every_stored_window(tmp_path, broker):
     received = list(dict.fromkeys(a["seq"] for a in consumer.payloads("aggregate")))
     assert received[:len(stored)] == stored  # the backlog first, in order
     assert received == list(range(1, len(received) + 1))  # and seq keeps counting after the crash
+    reliability.record("SIGKILL of the appliance while windows pile up (broker away), then a restart",
+                       "every stored window is delivered after the restart, oldest first; seq continues",
+                       f"{len(stored)} stored before the kill, all delivered first and in order; {len(received)} "
+                       "windows in all, seq 1.. without a gap")
 
 
-def test_2000_commands_at_once_are_each_answered_and_the_daemon_keeps_running(tmp_path, broker):
+def test_2000_commands_at_once_are_each_answered_and_the_daemon_keeps_running(tmp_path, broker, reliability):
     consumer = Consumer(broker.port, client_id="hostile-consumer", topic=f"lsi/{DEVICE}/cmd/result")
     wait_for(lambda: consumer.client.is_connected(), 10, "consumer")
     cfg = _config(tmp_path, broker.port, "demo:640x360:6:600")
@@ -170,6 +180,10 @@ def test_2000_commands_at_once_are_each_answered_and_the_daemon_keeps_running(tm
     for result in results:
         validate("cmd-result", result)
     assert thread.is_alive() and appliance.commands.rejected_total + appliance.commands.accepted == 2000
+    reliability.record("2,000 commands sent at once (11 kinds, 10 hostile)", "every command is answered, valid or "
+                       "not; the box keeps processing frames",
+                       f"2,000 answers: {appliance.commands.accepted} accepted, {appliance.commands.rejected_total} "
+                       f"refused with a reason ({', '.join(sorted(appliance.commands.rejected))})")
     frames = appliance.pipeline.stats.frames
     consumer.publish(f"{base}/session/start", json.dumps({"label": "still alive", "request_id": "ok",
                                                           "token": appliance.commands.token()}))

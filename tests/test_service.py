@@ -255,7 +255,7 @@ def test_the_verdict_behind_healthz_and_the_watchdog(tmp_path):
     assert at(90, "down").alive and at(131, "down").give_up  # patience counts from the last processed frame
 
 
-def test_healthz_says_degraded_with_the_reason_while_the_broker_is_down(tmp_path, broker):
+def test_healthz_says_degraded_with_the_reason_while_the_broker_is_down(tmp_path, broker, reliability):
     cfg = Config.model_validate({"device_id": "room-h", "source": {"uri": "demo:640x360:6:600"},
                                  "mqtt": {"host": "127.0.0.1", "port": broker.port, "reconnect_max_seconds": 1},
                                  "storage": {"url": f"sqlite:///{tmp_path / 'edge.db'}"}, "health": {"port": 0}})
@@ -277,6 +277,10 @@ def test_healthz_says_degraded_with_the_reason_while_the_broker_is_down(tmp_path
         assert appliance.health.verdict().alive  # not dead: the watchdog keeps being fed
         broker.start()
         wait_for(lambda: _get(url)[0] == 200, 30, "ok again after the reconnect")
+        reliability.record("the broker stopped under a running appliance", "/healthz degraded (429) with the reason, "
+                           "the MQTT state says so, the watchdog keeps being fed; ok again after the reconnect",
+                           f"429 {{\"status\": \"degraded\", \"problems\": [\"{body['problems'][0]}\"]}}; "
+                           "200 after the broker came back")
     finally:
         appliance.stop()
         thread.join(timeout=30)

@@ -105,37 +105,49 @@ class Store:
             self._seq = db.scalar(select(func.max(WindowRow.seq)).where(WindowRow.device_id == device_id)) or 0
         self.given_up = 0
 
-    # -- writes (each one transaction: the row and its outbox message) ------------------------
-    def add_window(self, window: dict, session_id: str | None) -> dict:
-        """Assign the next per-device seq, store the window and its outbox message; returns the payload."""
+    # -- messages: built (validated, numbered), then stored with their outbox entry -------------
+    def window_payload(self, window: dict, session_id: str | None) -> dict:
+        """The next window's message. Its seq is taken now, once the window is valid (a refused one
+        leaves no gap), so that a window kept in memory while storing fails keeps its number."""
+        with self._lock:
+            payload = build(Aggregate, device_id=self.device_id, seq=self._seq + 1, session_id=session_id, **window)
+            self._seq += 1
+        return payload
+
+    def segment_payload(self, summary: dict, session_id: str | None) -> dict:
+        return build(SegmentEnd, device_id=self.device_id, session_id=session_id, **summary)
+
+    def alert_payload(self, alert: dict, session_id: str | None) -> dict:
+        return build(AlertPayload, device_id=self.device_id, session_id=session_id, **alert)
+
+    def store(self, kind: str, payload: dict) -> None:
+        """The message's row and its outbox entry, in one transaction (kind: a durable leaf)."""
+        p = payload
+        row = {AGGREGATE: lambda: WindowRow(device_id=p["device_id"], seq=p["seq"], session_id=p["session_id"],
+                                            window_start=p["window_start"], window_end=p["window_end"],
+                                            faces=p["faces"], lsi=p["lsi"], suppressed=p["suppressed"], payload=p),
+               SEGMENT: lambda: SegmentRow(device_id=p["device_id"], session_id=p["session_id"], kind=p["kind"],
+                                           label=p["label"], start=p["start"], end=p["end"], summary=p),
+               ALERT: lambda: AlertRow(device_id=p["device_id"], session_id=p["session_id"], kind=p["kind"],
+                                       timestamp=p["timestamp"], payload=p)}[kind]()
         with self._lock, self._sessions.begin() as db:
-            seq = self._seq + 1  # taken only once the window is valid: a refused one leaves no gap
-            payload = build(Aggregate, device_id=self.device_id, seq=seq, session_id=session_id, **window)
-            self._seq = seq
-            db.add(WindowRow(device_id=self.device_id, seq=seq, session_id=session_id,
-                             window_start=window["window_start"], window_end=window["window_end"],
-                             faces=window["faces"], lsi=window["lsi"], suppressed=window["suppressed"],
-                             payload=payload))
-            self._enqueue(db, AGGREGATE, payload)
+            db.add(row)
+            self._enqueue(db, kind, payload)
+
+    def add_window(self, window: dict, session_id: str | None) -> dict:
+        payload = self.window_payload(window, session_id)
+        self.store(AGGREGATE, payload)
         return payload
 
     def add_segment(self, summary: dict, session_id: str | None) -> dict:
-        payload = build(SegmentEnd, device_id=self.device_id, session_id=session_id, **summary)
-        self._add(SegmentRow(device_id=self.device_id, session_id=session_id, kind=summary["kind"],
-                             label=summary["label"], start=summary["start"], end=summary["end"], summary=payload),
-                  SEGMENT, payload)
+        payload = self.segment_payload(summary, session_id)
+        self.store(SEGMENT, payload)
         return payload
 
     def add_alert(self, alert: dict, session_id: str | None) -> dict:
-        payload = build(AlertPayload, device_id=self.device_id, session_id=session_id, **alert)
-        self._add(AlertRow(device_id=self.device_id, session_id=session_id, kind=alert["kind"],
-                           timestamp=alert["timestamp"], payload=payload), ALERT, payload)
+        payload = self.alert_payload(alert, session_id)
+        self.store(ALERT, payload)
         return payload
-
-    def _add(self, row, topic: str, payload: dict) -> None:
-        with self._lock, self._sessions.begin() as db:
-            db.add(row)
-            self._enqueue(db, topic, payload)
 
     def start_session(self, label: str, started_at: float) -> str:
         session_id = uuid.uuid4().hex

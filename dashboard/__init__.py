@@ -9,6 +9,7 @@ from flask import Flask, g
 from flask.json.provider import DefaultJSONProvider
 
 from dashboard.config import DashboardConfig, secret_key
+from dashboard.gaps import GapFiller
 from dashboard.ingest import EventHub, Ingest
 from dashboard.metrics import FeedMetrics
 from dashboard.models import open_database
@@ -51,10 +52,11 @@ def create_app(cfg: DashboardConfig | None = None, start_feed: bool = True) -> F
     hub = EventHub()
     metrics = FeedMetrics(sessions, connected=lambda: ingest.connected)
     ingest = Ingest(sessions, hub, cfg, metrics)
+    gaps = GapFiller(sessions, ingest, cfg.gap_check_seconds, cfg.command_timeout_seconds)
     app.config.update(
         SECRET_KEY=secret_key(cfg), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=cfg.secure_cookies, PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
-        SESSIONS=sessions, ENGINE=engine, HUB=hub, INGEST=ingest, METRICS=metrics,
+        SESSIONS=sessions, ENGINE=engine, HUB=hub, INGEST=ingest, METRICS=metrics, GAPS=gaps,
         LOGIN_LIMITER=LoginLimiter(cfg.login_attempts), COMMAND_TIMEOUT=cfg.command_timeout_seconds, DASHBOARD=cfg)
 
     from dashboard import auth, views
@@ -73,4 +75,5 @@ def create_app(cfg: DashboardConfig | None = None, start_feed: bool = True) -> F
 
     if start_feed:
         ingest.start()
+        gaps.start()  # ends with the feed
     return app

@@ -59,6 +59,9 @@ class DashboardConfig(BaseModel):
     secure_cookies: bool = Field(False, description="true when served over HTTPS (behind a TLS proxy)")
     login_attempts: int = Field(5, ge=1, description="failed logins per 5 minutes per address before 429")
     command_timeout_seconds: float = Field(5.0, gt=0, description="how long a command waits for the device's answer")
+    gap_check_seconds: float = Field(60.0, gt=0, description="how often the stored sequence of each approved device "
+                                                             "is checked for gaps; a gap seen twice in a row is "
+                                                             "asked of the box (replay)")
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -163,7 +163,7 @@ class Ingest:
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
         self.host, self.port = cfg.mqtt_host, cfg.mqtt_port
-        self._stopped = threading.Event()
+        self.stopped = threading.Event()
         self._recovery = Backoff(1.0, 30.0)
         self.last_lag: float | None = None  # seconds from a window's end to its storing, the latest
         self._handlers = {AVAILABILITY: self._availability, AGGREGATE: self._window, SEGMENT: self._segment,
@@ -178,7 +178,7 @@ class Ingest:
     def stop(self) -> None:
         """Ends the feed: the message being stored is finished (and acknowledged), the rest stays
         queued at the broker for the next start."""
-        self._stopped.set()
+        self.stopped.set()
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -259,7 +259,7 @@ class Ingest:
         def reconnect():
             self.client.disconnect()
             self.client.loop_stop()
-            if not self._stopped.wait(delay):
+            if not self.stopped.wait(delay):
                 self.client.connect_async(self.host, self.port)
                 self.client.loop_start()
             self._recovery.done()
@@ -306,21 +306,24 @@ class Ingest:
     def _window(self, db, device: str, window: Aggregate, _now: float) -> None:
         if window.session_id and db.get(SessionRecord, window.session_id) is None:
             db.add(SessionRecord(id=window.session_id, device_id=device, label="", started_at=window.window_start))
-        self._add_once(db, WindowRecord(device_id=device, seq=window.seq, session_id=window.session_id,
+        epoch = window.epoch or ""
+        self._add_once(db, WindowRecord(device_id=device, epoch=epoch, seq=window.seq, session_id=window.session_id,
                                         window_start=window.window_start, window_end=window.window_end,
                                         faces=window.faces, lsi=window.lsi, suppressed=window.suppressed,
                                         payload=window.model_dump(mode="json")),
-                       WindowRecord.device_id == device, WindowRecord.seq == window.seq)
+                       WindowRecord.device_id == device, WindowRecord.epoch == epoch, WindowRecord.seq == window.seq)
 
     def _segment(self, db, device: str, segment: SegmentEnd, _now: float) -> None:
         self._add_once(db, SegmentRecord(device_id=device, session_id=segment.session_id, kind=segment.kind,
-                                         start=segment.start, payload=segment.model_dump(mode="json")),
+                                         start=segment.start, payload=segment.model_dump(mode="json"),
+                                         epoch=segment.epoch, seq=segment.seq),
                        SegmentRecord.device_id == device, SegmentRecord.start == segment.start,
                        SegmentRecord.kind == segment.kind)
 
     def _alert(self, db, device: str, alert: AlertPayload, _now: float) -> None:
         self._add_once(db, AlertRecord(device_id=device, session_id=alert.session_id, kind=alert.kind,
-                                       timestamp=alert.timestamp, payload=alert.model_dump(mode="json")),
+                                       timestamp=alert.timestamp, payload=alert.model_dump(mode="json"),
+                                       epoch=alert.epoch, seq=alert.seq),
                        AlertRecord.device_id == device, AlertRecord.timestamp == alert.timestamp,
                        AlertRecord.kind == alert.kind)
 

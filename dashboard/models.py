@@ -45,6 +45,7 @@ class Room(Base):
     command_token: Mapped[str | None] = mapped_column(String(256), nullable=True)
     first_seen: Mapped[float | None] = mapped_column(Float, nullable=True)
     received: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    holes: Mapped[list | None] = mapped_column(JSON, nullable=True)  # [epoch, first, last] the box no longer has
     availability: Mapped[str] = mapped_column(String(16), default="unknown")
     state: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     stats: Mapped[dict | None] = mapped_column(JSON, nullable=True)
@@ -66,9 +67,10 @@ class SessionRecord(Base):
 
 class WindowRecord(Base):
     __tablename__ = "windows"
-    __table_args__ = (UniqueConstraint("device_id", "seq", name="uq_dash_windows_device_seq"),)
+    __table_args__ = (UniqueConstraint("device_id", "epoch", "seq", name="uq_dash_windows_device_epoch_seq"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     device_id: Mapped[str] = mapped_column(String(64), index=True)
+    epoch: Mapped[str] = mapped_column(String(32), default="")  # '' from boxes before epochs
     seq: Mapped[int] = mapped_column(Integer)
     session_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     window_start: Mapped[float] = mapped_column(Float, index=True)
@@ -88,6 +90,8 @@ class SegmentRecord(Base):
     kind: Mapped[str] = mapped_column(String(32))
     start: Mapped[float] = mapped_column(Float)
     payload: Mapped[dict] = mapped_column(JSON)
+    epoch: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AlertRecord(Base):
@@ -99,6 +103,8 @@ class AlertRecord(Base):
     kind: Mapped[str] = mapped_column(String(32))
     timestamp: Mapped[float] = mapped_column(Float)
     payload: Mapped[dict] = mapped_column(JSON)
+    epoch: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 def migrate(engine: Engine) -> None:

@@ -45,7 +45,7 @@ class Appliance:
                 sink.stored = lambda: self.feed.all_stored
         self.pipeline = Pipeline(cfg, self.classifier, [self.feed, *(extra_sinks or [])])
         self.commands = CommandTable(self.sessions, self.pipeline, CommandToken(token_file(cfg.mqtt.command_token_file)),
-                                     on_change=self.publish_state)
+                                     self.replay, on_change=self.publish_state)
         if cfg.mqtt.enabled:
             self.link = MqttLink(cfg.mqtt, cfg.device_id, self.store, self.commands.handle)
             if cfg.mqtt.home_assistant:
@@ -58,6 +58,13 @@ class Appliance:
         self.reload_to: Config | None = None  # the configuration to continue with (SIGHUP)
         self.health_server: HealthServer | None = None
         self._stop = threading.Event()
+
+    def replay(self, epoch: str, first: int, last: int) -> tuple[int, list[tuple[int, int]]]:
+        """Stored messages published again, oldest first (the `replay` command)."""
+        count, missing = self.store.replay(epoch, first, last)
+        if self.link is not None:
+            self.link.notify()
+        return count, missing
 
     def publish_state(self) -> None:
         if self.link is not None:

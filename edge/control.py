@@ -11,9 +11,10 @@ from typing import Callable
 
 from edge.pipeline import Pipeline
 from edge.sessions import SessionError, Sessions
-from lsi_contract.commands import CommandError, SegmentStart, parse_command, request_id_of
+from lsi_contract.commands import CommandError, Replay, SegmentStart, parse_command, request_id_of
 from lsi_contract.credentials import ensure_token, read_secret_file
 from lsi_contract.payloads import CommandResult, build
+from lsi_contract.sequence import REPLAY_INTERVAL_SECONDS
 from lsi_contract.topics import COMMANDS
 
 log = logging.getLogger("lsi_edge.commands")
@@ -45,15 +46,19 @@ class CommandToken:
 
 class CommandTable:
     def __init__(self, sessions: Sessions, pipeline: Pipeline, token: CommandToken,
-                 on_change: Callable[[], None] = lambda: None):
-        """token: the command token now (read per command, so a rotated token applies at once)."""
+                 replay: Callable[[str, int, int], tuple[int, list[tuple[int, int]]]],
+                 on_change: Callable[[], None] = lambda: None, clock=time.monotonic):
+        """token: the command token now (read per command, so a rotated token applies at once);
+        replay: publishes stored messages again (epoch, first, last) → (how many, ranges not stored)."""
         self.sessions, self.pipeline, self.token, self._on_change = sessions, pipeline, token, on_change
+        self._replay_stored, self._clock, self._last_replay = replay, clock, -REPLAY_INTERVAL_SECONDS
         self._handlers: dict[str, Callable] = {
             "session/start": lambda c: sessions.start(c.label, time.time()),
             "session/stop": lambda c: sessions.stop(time.time()),
             "session/pause": lambda c: sessions.pause(),
             "session/resume": lambda c: sessions.resume(),
             "segment/start": self._segment_start,
+            "replay": self._replay,
         }
         assert set(self._handlers) == set(COMMANDS)
         self.accepted = 0
@@ -68,23 +73,35 @@ class CommandTable:
         self.pipeline.start_segment(command.type, command.label)
         return f"segment {command.type} {command.label!r} starts with the next frame"
 
+    def _replay(self, command: Replay) -> tuple[str, dict]:
+        now = self._clock()
+        if now - self._last_replay < REPLAY_INTERVAL_SECONDS:
+            raise CommandError(f"rate limited: one replay per {REPLAY_INTERVAL_SECONDS:g} s; ask again")
+        self._last_replay = now
+        count, missing = self._replay_stored(command.epoch, command.first, command.last)
+        detail = f"replaying {count} stored messages of seq {command.first}–{command.last}"
+        if missing:
+            detail += "; no longer stored: " + ", ".join(f"{a}–{b}" for a, b in missing[:5])
+        return detail, {"missing": missing[:100]}
+
     def handle(self, name: str, payload: bytes) -> dict:
         """Validate and apply; returns the answer. Never raises: a command must not stop the daemon."""
         request_id = request_id_of(payload)
         try:
             command = parse_command(name, payload, self.token())
             request_id = command.request_id
-            detail = self._handlers[name](command)
+            answer = self._handlers[name](command)
         except (CommandError, SessionError) as error:
             return self._reject(name, request_id, str(error))
         except Exception as error:
             log.exception("command %s failed", name)
             return self._reject(name, request_id, f"internal error: {type(error).__name__}")
+        detail, extra = answer if isinstance(answer, tuple) else (answer, {})
         self.accepted += 1
         log.info("command %s: %s", name, detail)
         self._on_change()
         return build(CommandResult, command=name, request_id=request_id, ok=True, detail=detail,
-                     timestamp=time.time())
+                     timestamp=time.time(), **extra)
 
     def _reject(self, name: str, request_id: str | None, error: str) -> dict:
         kind = error.split(":")[0][:40]

@@ -7,10 +7,11 @@ import hmac
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lsi_contract.labels import SEGMENT_KINDS
 from lsi_contract.payloads import LABEL_MAX, REQUEST_ID_MAX
+from lsi_contract.sequence import EPOCH_PATTERN, REPLAY_MAX
 from lsi_contract.topics import COMMANDS
 
 MAX_COMMAND_BYTES = 4096
@@ -40,9 +41,23 @@ class SegmentStart(Command):
     label: str = Field("", max_length=LABEL_MAX)
 
 
+class Replay(Command):
+    """Publish again the stored messages of one epoch with first ≤ seq ≤ last (at most REPLAY_MAX)."""
+
+    epoch: str = Field(pattern=EPOCH_PATTERN)
+    first: int = Field(ge=1, le=2**53)
+    last: int = Field(ge=1, le=2**53)
+
+    @model_validator(mode="after")
+    def _span(self):
+        if not 0 <= self.last - self.first < REPLAY_MAX:
+            raise ValueError(f"last must be at least first and at most first + {REPLAY_MAX - 1}")
+        return self
+
+
 SCHEMAS: dict[str, type[Command]] = {"session/start": SessionStart, "session/stop": SessionControl,
                                      "session/pause": SessionControl, "session/resume": SessionControl,
-                                     "segment/start": SegmentStart}
+                                     "segment/start": SegmentStart, "replay": Replay}
 assert set(SCHEMAS) == set(COMMANDS)
 
 
@@ -54,7 +69,7 @@ def build_command(name: str, token: str | None, **fields) -> str:
 def parse_command(name: str, payload: bytes, required_token: str | None) -> Command:
     """Validated command, or CommandError saying what is wrong."""
     if name not in SCHEMAS:
-        raise CommandError(f"unknown command {name[:60]!r}; known: {', '.join(COMMANDS)}")
+        raise CommandError(f"unknown command: {name[:60]!r}; known: {', '.join(COMMANDS)}")
     if len(payload) > MAX_COMMAND_BYTES:
         raise CommandError(f"too large: payload of {len(payload)} bytes exceeds {MAX_COMMAND_BYTES}")
     try:

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from lsi_contract.labels import ANALYSIS_MODES, EXPRESSION_LABELS, SEGMENT_KINDS
+from lsi_contract.sequence import EPOCH_PATTERN
 from lsi_contract.topics import (
     AGGREGATE,
     ALERT,
@@ -75,6 +76,11 @@ Count = Annotated[int, Field(ge=0, le=2**53)]
 Rate = Annotated[float, Field(ge=0, le=1e6)]
 DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN, description="the sender; equals the topic's device")]
 SessionId = Annotated[str, Field(pattern=SESSION_ID_PATTERN)]
+Epoch = Annotated[str, Field(pattern=EPOCH_PATTERN, description="the box's store: seq counts within it (a new "
+                                                                "database starts a new epoch)")]
+Seq = Annotated[int, Field(ge=1, le=2**53, description="one per-device sequence across windows, segment summaries "
+                                                        "and alerts; de-duplicate and find gaps with (device, "
+                                                        "epoch, seq)")]
 Label = Annotated[str, Field(max_length=LABEL_MAX)]
 SegmentKind = Literal[SEGMENT_KINDS]  # type: ignore[valid-type]
 ExpressionName = Literal[EXPRESSION_LABELS]  # type: ignore[valid-type]
@@ -107,7 +113,8 @@ class Aggregate(Payload):
     """…/aggregate: one window of the class, QoS 1, not retained."""
 
     device_id: DeviceId
-    seq: int = Field(ge=1, le=2**53, description="per-device, monotonically increasing; de-duplicate and spot gaps with it")
+    epoch: Epoch | None = None  # absent from boxes before epochs
+    seq: Seq
     session_id: SessionId | None = Field(description="recording session, null when none is recording")
     window_start: Timestamp
     window_end: Timestamp
@@ -155,6 +162,8 @@ class SegmentEnd(Payload):
     """…/segment: summary of a teaching segment when it ends, QoS 1."""
 
     device_id: DeviceId
+    epoch: Epoch | None = None
+    seq: Seq | None = None  # absent from boxes before one sequence
     session_id: SessionId | None
     kind: SegmentKind
     label: Label
@@ -179,6 +188,8 @@ class AlertPayload(Payload):
     """…/alert: an anonymous early-warning event, QoS 1."""
 
     device_id: DeviceId
+    epoch: Epoch | None = None
+    seq: Seq | None = None
     session_id: SessionId | None
     kind: Literal["lsi_drop", "negative_share"]
     timestamp: Timestamp
@@ -262,6 +273,8 @@ class CommandResult(Payload):
     detail: str | None = None
     error: str | None = None
     timestamp: Timestamp
+    missing: list[tuple[Seq, Seq]] | None = Field(None, max_length=100, description="replay: the asked ranges the "
+                                                                                     "box no longer stores")
 
 
 class Availability(Payload):

@@ -13,7 +13,7 @@ PREFIX_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 DASHBOARD_ACCOUNT = "lsi-dashboard"  # reserved: no device may be named so
 
-COMMANDS = ("session/start", "session/stop", "session/pause", "session/resume", "segment/start")
+COMMANDS = ("session/start", "session/stop", "session/pause", "session/resume", "segment/start", "replay")
 AVAILABILITY, STATE, AGGREGATE, SEGMENT, ALERT, STATS, COMMAND_RESULT = (
     "availability", "state", "aggregate", "segment", "alert", "stats", "cmd/result")
 FEED_LEAVES = (AVAILABILITY, STATE, AGGREGATE, SEGMENT, ALERT, STATS, COMMAND_RESULT)

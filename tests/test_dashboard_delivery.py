@@ -156,7 +156,7 @@ def test_while_the_database_refuses_writes_nothing_is_acknowledged_and_nothing_l
         reliability.record("the dashboard's database locked by another process for about 10 s while 50 windows "
                            "arrive", "a message is acknowledged to the broker only once stored: nothing lost; "
                            "/healthz says degraded meanwhile",
-                           f"{app.config['METRICS'].errors} failed attempts, /healthz 429 with the reason, then "
+                           f"failed attempts: {app.config['METRICS'].errors}; /healthz 429 with the reason, then "
                            "60 of 60 windows stored once; /healthz 200 again")
     finally:
         devices.close()

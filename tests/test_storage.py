@@ -50,7 +50,7 @@ def test_schema_is_migrated_and_has_no_per_track_table(url):
     assert {"sessions", "segments", "windows", "alerts", "outbox", "alembic_version"} <= tables
     assert not any("track" in t or "face" in t for t in tables)
     with store.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     if url.startswith("sqlite"):
         with store.engine.connect() as connection:
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -89,3 +89,21 @@ def test_retention_deletes_old_rows(url):
     store.add_window({**_window(0), "window_start": 4.0e9, "window_end": 4.0e9 + 5}, None)
     assert store.purge(retention_days=30) >= 1
     assert [w["window_end"] for w in store.windows()] == [4.0e9 + 5]
+
+
+def test_one_sequence_across_kinds_within_the_store_s_epoch_and_replay(url):
+    store = Store(url, "room-1")
+    assert len(store.epoch) == 16
+    seqs = [store.add_window(_window(0), None)["seq"], store.add_segment(SEGMENT, None)["seq"],
+            store.add_alert(ALERT, None)["seq"], store.add_window(_window(1), None)["seq"]]
+    assert seqs == [1, 2, 3, 4]
+    store.close()
+    reopened = Store(url, "room-1")
+    assert reopened.epoch == store.epoch and reopened.add_alert({**ALERT, "timestamp": 1080.0}, None)["seq"] == 5
+    delivered = reopened.pending(limit=100)
+    reopened.mark_delivered([m.id for m in delivered])
+    count, missing = reopened.replay(store.epoch, 2, 8)
+    assert count == 4 and missing == [(6, 8)]
+    replayed = reopened.pending(limit=100)
+    assert [m.topic for m in replayed] == ["segment", "alert", "aggregate", "alert"]  # in seq order
+    assert reopened.replay("0" * 16, 1, 3) == (0, [(1, 3)])  # another epoch: nothing of it here

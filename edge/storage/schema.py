@@ -29,6 +29,7 @@ class SegmentRow(Base):
     start: Mapped[float] = mapped_column(Float, index=True)
     end: Mapped[float | None] = mapped_column(Float, nullable=True)
     summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)  # one sequence with windows and alerts
 
 
 class WindowColumns:
@@ -59,6 +60,15 @@ class AlertRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     timestamp: Mapped[float] = mapped_column(Float, index=True)
     payload: Mapped[dict] = mapped_column(JSON)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)  # one sequence with windows and segments
+
+
+class StoreMeta(Base):
+    """Facts about the store itself: its epoch (a random id made with the database)."""
+
+    __tablename__ = "store_meta"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class OutboxRow(Base):

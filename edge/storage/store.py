@@ -17,8 +17,9 @@ from sqlalchemy import create_engine, delete, event, func, make_url, select, upd
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from edge.storage.schema import AlertRow, OutboxRow, SegmentRow, SessionRow, WindowRow
+from edge.storage.schema import AlertRow, OutboxRow, SegmentRow, SessionRow, StoreMeta, WindowRow
 from lsi_contract.payloads import Aggregate, AlertPayload, SegmentEnd, build
+from lsi_contract.sequence import missing_ranges
 from lsi_contract.topics import AGGREGATE, ALERT, SEGMENT
 
 log = logging.getLogger("lsi_edge.storage")
@@ -102,7 +103,10 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._lock = threading.Lock()  # one writer at a time (SQLite), cheap elsewhere
         with self._sessions() as db:
-            self._seq = db.scalar(select(func.max(WindowRow.seq)).where(WindowRow.device_id == device_id)) or 0
+            self.epoch: str = db.scalar(select(StoreMeta.value).where(StoreMeta.key == "epoch"))
+            # One sequence across every stored message kind.
+            self._seq = max(db.scalar(select(func.max(table.seq)).where(table.device_id == device_id)) or 0
+                            for table in (WindowRow, SegmentRow, AlertRow))
         self.given_up = 0
 
     # -- messages: built (validated, numbered), then stored with their outbox entry -------------
@@ -110,15 +114,24 @@ class Store:
         """The next window's message. Its seq is taken now, once the window is valid (a refused one
         leaves no gap), so that a window kept in memory while storing fails keeps its number."""
         with self._lock:
-            payload = build(Aggregate, device_id=self.device_id, seq=self._seq + 1, session_id=session_id, **window)
+            payload = build(Aggregate, device_id=self.device_id, epoch=self.epoch, seq=self._seq + 1,
+                            session_id=session_id, **window)
             self._seq += 1
         return payload
 
     def segment_payload(self, summary: dict, session_id: str | None) -> dict:
-        return build(SegmentEnd, device_id=self.device_id, session_id=session_id, **summary)
+        with self._lock:
+            payload = build(SegmentEnd, device_id=self.device_id, epoch=self.epoch, seq=self._seq + 1,
+                            session_id=session_id, **summary)
+            self._seq += 1
+        return payload
 
     def alert_payload(self, alert: dict, session_id: str | None) -> dict:
-        return build(AlertPayload, device_id=self.device_id, session_id=session_id, **alert)
+        with self._lock:
+            payload = build(AlertPayload, device_id=self.device_id, epoch=self.epoch, seq=self._seq + 1,
+                            session_id=session_id, **alert)
+            self._seq += 1
+        return payload
 
     def store(self, kind: str, payload: dict) -> None:
         """The message's row and its outbox entry, in one transaction (kind: a durable leaf)."""
@@ -127,9 +140,10 @@ class Store:
                                             window_start=p["window_start"], window_end=p["window_end"],
                                             faces=p["faces"], lsi=p["lsi"], suppressed=p["suppressed"], payload=p),
                SEGMENT: lambda: SegmentRow(device_id=p["device_id"], session_id=p["session_id"], kind=p["kind"],
-                                           label=p["label"], start=p["start"], end=p["end"], summary=p),
+                                           label=p["label"], start=p["start"], end=p["end"], summary=p,
+                                           seq=p["seq"]),
                ALERT: lambda: AlertRow(device_id=p["device_id"], session_id=p["session_id"], kind=p["kind"],
-                                       timestamp=p["timestamp"], payload=p)}[kind]()
+                                       timestamp=p["timestamp"], payload=p, seq=p["seq"])}[kind]()
         with self._lock, self._sessions.begin() as db:
             db.add(row)
             self._enqueue(db, kind, payload)
@@ -148,6 +162,26 @@ class Store:
         payload = self.alert_payload(alert, session_id)
         self.store(ALERT, payload)
         return payload
+
+    def replay(self, epoch: str, first: int, last: int) -> tuple[int, list[tuple[int, int]]]:
+        """Publishes again (through the outbox) the stored messages with first ≤ seq ≤ last; returns
+        how many, and the ranges of that span no longer stored (retention, or another epoch)."""
+        if epoch != self.epoch:
+            return 0, [(first, last)]
+        found: list[tuple[int, str, dict]] = []
+        with self._sessions() as db:
+            for table, kind, column in ((WindowRow, AGGREGATE, WindowRow.payload),
+                                        (SegmentRow, SEGMENT, SegmentRow.summary),
+                                        (AlertRow, ALERT, AlertRow.payload)):
+                found += [(seq, kind, payload) for seq, payload in db.execute(
+                    select(table.seq, column).where(table.device_id == self.device_id, table.seq >= first,
+                                                    table.seq <= last))]
+        found.sort(key=lambda item: item[0])
+        if found:
+            with self._lock, self._sessions.begin() as db:
+                for _, kind, payload in found:
+                    self._enqueue(db, kind, payload)
+        return len(found), missing_ranges([seq for seq, _, _ in found], first, last)
 
     def start_session(self, label: str, started_at: float) -> str:
         session_id = uuid.uuid4().hex

@@ -75,14 +75,20 @@ def _scrape(port: int) -> dict[str, float]:
             for family in families for sample in family.samples}
 
 
-def test_metrics_and_healthz_move_as_frames_are_processed(tmp_path, broker):
-    cfg = Config.model_validate({"device_id": "room-m", "source": {"uri": "demo:640x360:8:600"},
-                                 "mqtt": {"host": "127.0.0.1", "port": broker.port},
-                                 "storage": {"url": f"sqlite:///{tmp_path / 'edge.db'}"}, "health": {"port": 0}})
+def _running(cfg: Config) -> tuple[Appliance, threading.Thread]:
+    """An appliance running in a thread of the test's, on a real-time source."""
     appliance = Appliance(cfg)
     thread = threading.Thread(target=appliance.run, args=(Capture(cfg.source, cfg.processing.fps, True),),
                               daemon=True)
     thread.start()
+    return appliance, thread
+
+
+def test_metrics_and_healthz_move_as_frames_are_processed(tmp_path, broker):
+    cfg = Config.model_validate({"device_id": "room-m", "source": {"uri": "demo:640x360:8:600"},
+                                 "mqtt": {"host": "127.0.0.1", "port": broker.port},
+                                 "storage": {"url": f"sqlite:///{tmp_path / 'edge.db'}"}, "health": {"port": 0}})
+    appliance, thread = _running(cfg)
     try:
         wait_for(lambda: appliance.health_server is not None and appliance.pipeline.stats.frames >= 8, 30, "frames")
         port = appliance.health_server.port
@@ -259,10 +265,7 @@ def test_healthz_says_degraded_with_the_reason_while_the_broker_is_down(tmp_path
     cfg = Config.model_validate({"device_id": "room-h", "source": {"uri": "demo:640x360:6:600"},
                                  "mqtt": {"host": "127.0.0.1", "port": broker.port, "reconnect_max_seconds": 1},
                                  "storage": {"url": f"sqlite:///{tmp_path / 'edge.db'}"}, "health": {"port": 0}})
-    appliance = Appliance(cfg)
-    thread = threading.Thread(target=appliance.run, args=(Capture(cfg.source, cfg.processing.fps, True),),
-                              daemon=True)
-    thread.start()
+    appliance, thread = _running(cfg)
     try:
         wait_for(lambda: appliance.health_server is not None and appliance.link.connected
                  and appliance.pipeline.stats.frames >= 4, 30, "a connected, processing box")

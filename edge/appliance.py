@@ -116,6 +116,10 @@ class Appliance:
                 self.link.stop()
             if server is not None:
                 server.stop()
+            self.feed.retry()
+            if self.feed.unsaved:
+                log.warning("stopping with %d messages the store could not take (%s): they were published live, "
+                            "and are lost from the box", len(self.feed.unsaved), self.feed.store_error)
             self.store.close()
 
     def stop(self) -> None:

@@ -80,3 +80,41 @@ def test_a_full_disk_does_not_stop_the_feed_and_storing_resumes(tmp_path, broker
                        f"{most_kept} windows kept at most, each published live and printed marked; health "
                        f"\"degraded: storing fails (database or disk is full)\"; after space returned all "
                        f"{len(stored)} windows stored, seq 1..{len(stored)} without a gap; the run ended normally")
+
+
+def test_sigterm_while_the_disk_is_full_exits_0(tmp_path, reliability):
+    """A real SIGTERM to `lsi-edge run --print` whose database cannot grow: stdout went on, marked, and
+    the daemon ends cleanly, saying how many windows it could not store."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_run_cli import hermetic_env
+
+    pages, config = tmp_path / "pages", tmp_path / "edge.yaml"
+    config.write_text(f"mqtt:\n  enabled: false\nhealth:\n  port: 0\nstorage:\n  url: sqlite:///{tmp_path / 'e.db'}\n")
+    process = subprocess.Popen([sys.executable, "-m", "tests.full_disk_cli", str(pages), "run", "--config",
+                                str(config), "--source", "demo:640x360:6:3600", "--no-realtime", "--print"],
+                               cwd=tmp_path, env=hermetic_env(tmp_path), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: len(lines) >= 2 or process.poll() is not None, 120, "printed windows")
+        pages.write_text("1")
+        wait_for(lambda: sum('"stored": false' in line for line in list(lines)) >= 2 or process.poll() is not None,
+                 60, "windows printed as not stored")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stderr = process.communicate(timeout=60)[1]
+    reader.join(timeout=10)
+    assert process.returncode == 0, stderr[-3000:]
+    assert "Traceback" not in stderr and "storing failed (database or disk is full)" in stderr
+    assert "messages the store could not take (database or disk is full)" in stderr
+    marked = sum('"stored": false' in line for line in lines)
+    assert marked >= 2
+    reliability.record("SIGTERM to `lsi-edge run --print` while its database cannot grow (a full disk)",
+                       "exit 0 whatever the store's state; what could not be stored is said",
+                       f"exit 0, no traceback; {marked} windows printed marked \"stored\": false; the last log "
+                       "line names the messages the store could not take")

@@ -307,11 +307,18 @@ class Ingest:
         if window.session_id and db.get(SessionRecord, window.session_id) is None:
             db.add(SessionRecord(id=window.session_id, device_id=device, label="", started_at=window.window_start))
         epoch = window.epoch or ""
-        self._add_once(db, WindowRecord(device_id=device, epoch=epoch, seq=window.seq, session_id=window.session_id,
-                                        window_start=window.window_start, window_end=window.window_end,
-                                        faces=window.faces, lsi=window.lsi, suppressed=window.suppressed,
-                                        payload=window.model_dump(mode="json")),
-                       WindowRecord.device_id == device, WindowRecord.epoch == epoch, WindowRecord.seq == window.seq)
+        fields = dict(session_id=window.session_id, window_start=window.window_start, window_end=window.window_end,
+                      faces=window.faces, lsi=window.lsi, suppressed=window.suppressed,
+                      payload=window.model_dump(mode="json"))
+        stored = db.scalar(select(WindowRecord).where(WindowRecord.device_id == device, WindowRecord.epoch == epoch,
+                                                      WindowRecord.seq == window.seq))
+        if stored is None:
+            db.add(WindowRecord(device_id=device, epoch=epoch, seq=window.seq, **fields))
+        elif stored.payload.get("stored") is False and window.stored:
+            # A live copy sent while the box could not store is provisional: the stored one wins (after
+            # a box's crash during a store outage the number may have gone to another window).
+            for key, value in fields.items():
+                setattr(stored, key, value)
 
     def _segment(self, db, device: str, segment: SegmentEnd, _now: float) -> None:
         self._add_once(db, SegmentRecord(device_id=device, session_id=segment.session_id, kind=segment.kind,

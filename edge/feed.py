@@ -7,7 +7,8 @@ beyond that the oldest are dropped, counted), and published live at once, marked
 false`; storing is retried with every new message and every few seconds, and once it works the
 kept messages are stored and published again from the outbox (consumers de-duplicate by seq).
 Messages kept in memory are lost from the box if it stops before storing works again (they were
-published live). Health says why, and counts.
+published live; after a crash their numbers are given again to new messages, and a consumer keeps
+the stored copy of a number over a live one, as the dashboard does). Health says why, and counts.
 """
 
 from __future__ import annotations

@@ -146,3 +146,16 @@ def test_admin_only_pages(tmp_path, teacher_path):
     assert client.get(teacher_path).status_code == 403
     with app.config["SESSIONS"]() as db:
         assert db.query(Room).filter_by(approval=APPROVED).count() == 0
+
+
+def test_a_live_copy_is_provisional_and_the_stored_copy_of_its_number_wins(tmp_path):
+    app = _app(tmp_path, local_device_id="room-a")
+    start = time.time() - 600
+    live = {**aggregate_fields("room-a", 5, 40.0, start), "epoch": "0123456789abcdef", "stored": False}
+    stored = {**aggregate_fields("room-a", 5, 70.0, start + 5), "epoch": "0123456789abcdef"}
+    _send(app, "room-a", "aggregate", live)
+    _send(app, "room-a", "aggregate", stored)
+    _send(app, "room-a", "aggregate", {**live, "lsi": 10.0})  # a late live copy changes nothing
+    with app.config["SESSIONS"]() as db:
+        windows = db.query(WindowRecord).all()
+    assert len(windows) == 1 and windows[0].lsi == 70.0 and windows[0].payload["stored"] is True

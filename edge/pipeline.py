@@ -45,6 +45,13 @@ STAGES = ("capture", "detect", "track", "preprocess", "classify", "smooth_index"
 UpdateObserver = Callable[[list[Detection], TrackUpdate, dict[str, TrackDescriptors]], None]
 
 
+MIN_FRAME_SIDE = 64  # smaller frames come from a faulty source, not a camera
+
+
+class UnusableFrame(ValueError):
+    """A frame no stage can use (e.g. a few pixels from a broken stream); counted, skipped."""
+
+
 @dataclass
 class RunStats:
     frames: int = 0
@@ -127,6 +134,12 @@ class Pipeline:
                 self._apply_pending_segment(frame.timestamp)
                 try:
                     self.process(frame)
+                except UnusableFrame as error:  # expected of a faulty source: a line, not a traceback
+                    self.stats.frame_errors += 1
+                    if "unusable" not in self._error_kinds:
+                        self._error_kinds.add("unusable")
+                        log.warning("frame %d skipped: %s; further unusable frames are only counted", frame.index,
+                                    error)
                 except Exception as error:  # one bad frame must not stop the appliance
                     self.stats.frame_errors += 1
                     kind = type(error).__name__
@@ -161,6 +174,10 @@ class Pipeline:
         """One frame through every stage; returns the windows it closed."""
         times = self.stats.stage_seconds
         self.stats.frames += 1
+        height, width = frame.image.shape[:2]
+        if min(height, width) < MIN_FRAME_SIDE:
+            raise UnusableFrame(f"{width}×{height} px is too small to find faces in (at least {MIN_FRAME_SIDE} px "
+                                "a side); a camera or stream fault")
         if self.tracker is None:
             self._start_tracking(frame)
 

@@ -38,10 +38,10 @@ from dashboard.models import (
 )
 from dashboard.security import admin_required
 from lsi_contract.labels import SEGMENT_KINDS
+from lsi_contract.payloads import HEALTH_CODES
 from lsi_contract.stats import mean_ci95
 
 bp = Blueprint("views", __name__)
-HEALTH_CODES = {"ok": 200, "degraded": 429, "failed": 503}  # as Consul's HTTP checks read them
 LIVE_SECONDS = 30 * 60
 CSV_COLUMNS = ("seq", "window_start", "window_end", "faces", "faces_min", "faces_max", "lsi", "lsi_std",
                "negative_share", "transitions", "change_rate", "suppressed", "segment_kind", "segment_label")

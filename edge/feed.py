@@ -45,7 +45,6 @@ class FeedSink:
         self.suppressed = 0
         self.unsaved: deque[tuple[str, dict]] = deque()  # (leaf, payload) not stored yet, oldest first
         self.store_error: str | None = None  # why storing fails now; None while it works
-        self.store_failures = 0  # attempts that failed
         self.dropped = 0  # kept messages dropped because the memory queue was full
         self._lock = threading.Lock()
 
@@ -87,7 +86,6 @@ class FeedSink:
             try:
                 self.store.store(leaf, payload)
             except (SQLAlchemyError, OSError) as error:
-                self.store_failures += 1
                 if self.store_error is None:
                     log.error("storing failed (%s): messages keep flowing live over MQTT and stdout, marked "
                               "\"stored\": false, and are kept in memory (at most %d) until storing works again",

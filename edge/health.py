@@ -31,7 +31,7 @@ from edge.mqtt.link import MqttLink
 from edge.pipeline import Pipeline
 from edge.sessions import Sessions
 from edge.storage.store import Store
-from lsi_contract.payloads import State, Stats, build
+from lsi_contract.payloads import HEALTH_CODES, State, Stats, build
 
 log = logging.getLogger("lsi_edge.health")
 RECENT_SECONDS = 60.0  # health figures on MQTT describe the last minute, not the whole uptime
@@ -39,9 +39,6 @@ STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 PER_FACE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05)
 disable_created_metrics()  # no `*_created` series: process_start_time_seconds says when counting began
 
-# /healthz: ok, degraded (working, but something needs attention) and failed tell apart by status,
-# as Consul's HTTP checks read them (2xx passing, 429 warning, else critical).
-HEALTH_CODES = {"ok": 200, "degraded": 429, "failed": 503}
 BROKER_GRACE_SECONDS = 10.0  # the first connection may take this long before it counts as an outage
 
 @dataclass(frozen=True)
@@ -254,6 +251,9 @@ class _Figures(Collector):
                                   "broker (QoS 1)", value=link.published if link is not None else 0)
         yield CounterMetricFamily("lsi_edge_mqtt_callback_errors", "Exceptions contained in MQTT callbacks",
                                   value=link.callback_errors if link is not None else 0)
+        yield CounterMetricFamily("lsi_edge_unstored_dropped", "Messages the store could not take, dropped from "
+                                  "memory when storage.memory_queue_max was reached (they were published live)",
+                                  value=health.feed.dropped)
         yield GaugeMetricFamily("lsi_edge_outbox_messages", "Stored messages not yet acknowledged",
                                 value=health.store.outbox_depth())
         yield CounterMetricFamily("lsi_edge_outbox_given_up", "Messages given up for publishing (outbox full)",

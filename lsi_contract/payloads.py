@@ -90,6 +90,12 @@ STORED = ("false: published live while the box could not store it (e.g. a full d
           "stored, once storing works (same seq)")
 
 
+HEALTH_STATUSES = ("ok", "degraded", "failed")
+# /healthz of the box and of the dashboard: the three told apart by status, as Consul's HTTP checks
+# read them (2xx passing, 429 warning, else critical).
+HEALTH_CODES = dict(zip(HEALTH_STATUSES, (200, 429, 503)))
+
+
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MESSAGE_MAX)
 
@@ -235,7 +241,7 @@ class State(Payload):
     fps: Rate
     broker: Literal["connected", "disconnected"]
     camera: Literal["starting", "up", "down", "ended"]
-    health: Literal["ok", "degraded", "failed"] = Field("ok", description="the box's /healthz verdict")
+    health: Literal[HEALTH_STATUSES] = Field("ok", description="the box's /healthz verdict")  # type: ignore[valid-type]
     problems: list[str] = Field([], max_length=8, description="why it is degraded (broker unreachable, source "
                                                               "down, the store failing, an old backlog)")
 

@@ -20,7 +20,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -29,17 +28,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.broker import broker_listening
 from edge.paths import REPO_ROOT
 from tests.mjpeg_server import free_port
+from tests.mqtt_helpers import wait_for
 
 CONFIG = REPO_ROOT / "config" / "mosquitto"
 ACCOUNT_SCRIPT = REPO_ROOT / "scripts" / "broker-account.sh"
-
-
-def wait_until(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-        time.sleep(0.02)
 
 
 class RecordingClient(mqtt.Client):
@@ -64,7 +56,7 @@ class RecordingClient(mqtt.Client):
     def subscribe_and_wait(self, topic: str, qos: int = 1, seconds: float = 5) -> list:
         """Subscribes and returns the SUBACK's reason codes (a failure where the broker refused)."""
         _, mid = self.subscribe(topic, qos=qos)
-        wait_until(lambda: mid in self._subacks, seconds, f"SUBACK for {topic}")
+        wait_for(lambda: mid in self._subacks, seconds, f"SUBACK for {topic}")
         return self._subacks[mid]
 
     def publish_and_wait(self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False,
@@ -135,7 +127,7 @@ class InstalledBroker:
                                          "-c", str(self.folder / "mosquitto.conf")],
                                         stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        wait_until(lambda: broker_listening("127.0.0.1", self.port) or self.process.poll() is not None, 10,
+        wait_for(lambda: broker_listening("127.0.0.1", self.port) or self.process.poll() is not None, 10,
                    "mosquitto to listen")
         assert self.process.poll() is None, (self.folder / "mosquitto.log").read_text()
 
@@ -162,7 +154,7 @@ class InstalledBroker:
         client.connect("127.0.0.1", self.port)
         client.loop_start()
         self._clients.append(client)
-        wait_until(lambda: client.codes, seconds, f"CONNACK for {user}")
+        wait_for(lambda: client.codes, seconds, f"CONNACK for {user}")
         return client
 
     def __enter__(self) -> InstalledBroker:

@@ -11,7 +11,8 @@ import json
 import time
 
 from edge.paths import REPO_ROOT
-from tests.installed_broker import InstalledBroker, wait_until
+from tests.installed_broker import InstalledBroker
+from tests.mqtt_helpers import wait_for
 
 ACCOUNTS = {"lsi-dashboard": "dashboard-secret", "room-a": "secret-a", "room-b": "secret-b"}
 ROOM_FEED = ["availability", "state", "aggregate", "segment", "alert", "stats"]
@@ -41,7 +42,7 @@ def test_log_in_is_required_and_queued_messages_survive_a_broker_restart(tmp_pat
 
         broker.start()
         dashboard = broker.client("lsi-dashboard", client_id="dashboard", clean=False)
-        wait_until(lambda: dashboard.topics() == ["lsi/room-a/aggregate"], 10, "the queued window after the restart")
+        wait_for(lambda: dashboard.topics() == ["lsi/room-a/aggregate"], 10, "the queued window after the restart")
     finally:
         broker.stop()
 
@@ -76,7 +77,7 @@ def test_each_device_reaches_only_its_own_topics_and_the_dashboard_only_reads_an
         room_a.publish_and_wait("lsi/room-a/cmd/result", _payload("room-a", ok=True))
         room_b.publish_and_wait("lsi/room-b/aggregate", _payload("room-b"))
         expected = [f"lsi/room-a/{kind}" for kind in ROOM_FEED] + ["lsi/room-a/cmd/result", "lsi/room-b/aggregate"]
-        wait_until(lambda: len(feed.received) >= len(expected), 5, "both rooms' feeds at the dashboard")
+        wait_for(lambda: len(feed.received) >= len(expected), 5, "both rooms' feeds at the dashboard")
         assert feed.topics() == expected  # the dashboard reads every room; nothing forged arrived
         assert all(b"forged" not in payload for _, payload in feed.received)
 
@@ -85,8 +86,8 @@ def test_each_device_reaches_only_its_own_topics_and_the_dashboard_only_reads_an
         for command in COMMANDS:
             commander.publish_and_wait(f"lsi/room-b/cmd/{command}", _payload("room-b", request_id=command))
         commander.publish_and_wait("lsi/room-a/cmd/session/start", _payload("room-a", request_id="a"))
-        wait_until(lambda: "lsi/room-a/cmd/session/start" in room_a.topics(), 5, "room-a's own command")
-        wait_until(lambda: len(room_b.received) >= len(COMMANDS), 5, "room-b's commands")
+        wait_for(lambda: "lsi/room-a/cmd/session/start" in room_a.topics(), 5, "room-a's own command")
+        wait_for(lambda: len(room_b.received) >= len(COMMANDS), 5, "room-b's commands")
         assert room_b.topics() == [f"lsi/room-b/cmd/{command}" for command in COMMANDS]
         # (its own result comes back: a device reads all of its cmd/ subtree)
         assert set(room_a.topics()) == {"lsi/room-a/cmd/result", "lsi/room-a/cmd/session/start"}
@@ -95,9 +96,9 @@ def test_each_device_reaches_only_its_own_topics_and_the_dashboard_only_reads_an
         for topic in ["lsi/room-a/aggregate", "lsi/room-a/state", "lsi/room-a/cmd/result", "lsi/room-a/cmd/other"]:
             commander.publish_and_wait(topic, _payload("room-a", forged=True))
         commander.publish_and_wait("lsi/room-a/cmd/session/stop", _payload("room-a", request_id="b"))
-        wait_until(lambda: "lsi/room-a/cmd/session/stop" in room_a.topics(), 5, "room-a's second command")
+        wait_for(lambda: "lsi/room-a/cmd/session/stop" in room_a.topics(), 5, "room-a's second command")
         room_a.publish_and_wait("lsi/room-a/stats", _payload("room-a", last=True))
-        wait_until(lambda: len(feed.received) > len(expected), 5, "room-a's stats")
+        wait_for(lambda: len(feed.received) > len(expected), 5, "room-a's stats")
         assert feed.topics()[len(expected):] == ["lsi/room-a/stats"]
         assert set(room_a.topics()) == {"lsi/room-a/cmd/result", "lsi/room-a/cmd/session/start",
                                         "lsi/room-a/cmd/session/stop"}
@@ -108,7 +109,7 @@ def test_each_device_reaches_only_its_own_topics_and_the_dashboard_only_reads_an
         room_a.publish_and_wait("homeassistant/sensor/room-b/lsi/config", "{}")
         room_a.publish_and_wait("homeassistant/binary_sensor/room-a/lsi/config", "{}")
         room_a.publish_and_wait("homeassistant/sensor/room-a/lsi/config", "{}")
-        wait_until(lambda: observer.received, 5, "room-a's discovery message")
+        wait_for(lambda: observer.received, 5, "room-a's discovery message")
         assert observer.topics() == ["homeassistant/sensor/room-a/lsi/config"]
 
         # A stolen box: its account revoked, the broker reloaded (new log-ins refused; Mosquitto 2.0
@@ -117,7 +118,7 @@ def test_each_device_reaches_only_its_own_topics_and_the_dashboard_only_reads_an
         assert revoked.stdout.splitlines()[-1] == "systemctl restart mosquitto"
         assert "room-a" not in broker.account_script("list").stdout.split()
         broker.reload()
-        wait_until(lambda: not room_a.is_connected(), 5, "room-a's connection to end with the reload")
+        wait_for(lambda: not room_a.is_connected(), 5, "room-a's connection to end with the reload")
         assert broker.client("room-a", "secret-a", client_id="room-a-again").codes[0].is_failure
         assert room_b.is_connected()
         broker.stop()
